@@ -1,0 +1,193 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Strict, fast loader of `timestamp,open,high,low,close,volume` files into `Bars`.
+///
+/// One pass over the bytes; numbers go through `strtod` (correctly rounded, so every
+/// engine starts from bit-identical inputs) after a character check that refuses
+/// `nan`, `inf` and hex forms. Every defect is an error naming file, line and column.
+public enum CSVLoader {
+    static let requiredColumns = ["timestamp", "open", "high", "low", "close", "volume"]
+
+    /// Reads and parses the file at `path`. `displayName` is used in messages.
+    public static func load(path: String, displayName: String? = nil) throws(KtrdrError) -> Bars {
+        let name = displayName ?? path
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else {
+            if errno == ENOENT { throw .dataNotFound(path: path) }
+            throw .io(path: path, message: String(cString: strerror(errno)))
+        }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw .io(path: path, message: String(cString: strerror(errno))) }
+        let size = Int(st.st_size)
+        // One extra NUL byte so strtod can never read past the buffer.
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size + 1, alignment: 16)
+        defer { buffer.deallocate() }
+        var got = 0
+        while got < size {
+            let n = read(fd, buffer.baseAddress! + got, size - got)
+            if n <= 0 { throw .io(path: path, message: n == 0 ? "file shrank while reading" : String(cString: strerror(errno))) }
+            got += n
+        }
+        buffer[size] = 0
+        return try parse(UnsafeBufferPointer(start: buffer.baseAddress!.assumingMemoryBound(to: UInt8.self), count: size),
+                         fileName: name)
+    }
+
+    /// Parses CSV text held in a String (tests, small inputs).
+    public static func parse(text: String, fileName: String) throws(KtrdrError) -> Bars {
+        var bytes = Array(text.utf8)
+        let count = bytes.count
+        bytes.append(0)
+        do {
+            return try bytes.withUnsafeBufferPointer { (p: UnsafeBufferPointer<UInt8>) throws(KtrdrError) -> Bars in
+                try parse(UnsafeBufferPointer(rebasing: p[0..<count]), fileName: fileName)
+            }
+        }
+    }
+
+    /// Parses bytes; `bytes[bytes.count]` must be readable and be a NUL byte.
+    static func parse(_ bytes: UnsafeBufferPointer<UInt8>, fileName: String) throws(KtrdrError) -> Bars {
+        let base = bytes.baseAddress!
+        let end = bytes.count
+        var pos = 0
+        if end >= 3, base[0] == 0xEF, base[1] == 0xBB, base[2] == 0xBF { pos = 3 }  // UTF-8 BOM
+
+        // Header: the six required names, in any order, nothing else.
+        let headerEnd = lineEnd(base, pos, end)
+        let header = String(decoding: UnsafeBufferPointer(start: base + pos, count: headerEnd - pos), as: UTF8.self)
+            .trimmingSuffix("\r").split(separator: ",", omittingEmptySubsequences: false)
+            .map { $0.trimmingCharacters(in: " ").lowercased() }
+        guard !header.isEmpty, header != [""] else {
+            throw .dataInvalid(file: fileName, line: 1, column: "header", message: "empty file: expected header \(requiredColumns.joined(separator: ","))")
+        }
+        for col in requiredColumns where !header.contains(col) {
+            throw .dataInvalid(file: fileName, line: 1, column: col, message: "missing column '\(col)' in header (found: \(header.joined(separator: ",")))")
+        }
+        for (i, col) in header.enumerated() {
+            if !requiredColumns.contains(col) {
+                throw .dataInvalid(file: fileName, line: 1, column: col, message: "unexpected column \(i + 1) '\(col)': expected only \(requiredColumns.joined(separator: ","))")
+            }
+            if header.firstIndex(of: col) != i {
+                throw .dataInvalid(file: fileName, line: 1, column: col, message: "duplicate column '\(col)'")
+            }
+        }
+        let roles = header.map { requiredColumns.firstIndex(of: $0)! }
+        pos = headerEnd < end ? headerEnd + 1 : end
+
+        let estimate = max(16, (end - pos) / 40)
+        var ts = [Int64](), o = [Double](), h = [Double](), l = [Double](), c = [Double](), v = [Double]()
+        ts.reserveCapacity(estimate); o.reserveCapacity(estimate); h.reserveCapacity(estimate)
+        l.reserveCapacity(estimate); c.reserveCapacity(estimate); v.reserveCapacity(estimate)
+
+        var line = 1
+        var row = (Int64(0), 0.0, 0.0, 0.0, 0.0, 0.0)
+        while pos < end {
+            line += 1
+            let eol = lineEnd(base, pos, end)
+            var stop = eol
+            if stop > pos, base[stop - 1] == 0x0D { stop -= 1 }  // CRLF
+            if stop == pos { pos = eol + 1; continue }  // blank line
+            var field = pos
+            for (k, role) in roles.enumerated() {
+                let column = requiredColumns[role]
+                var fieldEnd = field
+                while fieldEnd < stop, base[fieldEnd] != 0x2C { fieldEnd += 1 }
+                if k < roles.count - 1, fieldEnd >= stop {
+                    throw .dataInvalid(file: fileName, line: line, column: requiredColumns[roles[k + 1]],
+                                       message: "missing value: expected \(roles.count) fields, found \(k + 1)")
+                }
+                if role == 0 {
+                    guard let t = UTCTime.parse(UnsafeBufferPointer(start: base + field, count: fieldEnd - field)) else {
+                        throw .dataInvalid(file: fileName, line: line, column: column,
+                                           message: "unparsable timestamp '\(text(base, field, fieldEnd))': expected ISO-8601 UTC such as 2004-08-19T00:00:00Z or 2004-08-19")
+                    }
+                    row.0 = t
+                } else {
+                    let value = try number(base, field, fieldEnd, fileName: fileName, line: line, column: column)
+                    switch role {
+                    case 1: row.1 = value
+                    case 2: row.2 = value
+                    case 3: row.3 = value
+                    case 4: row.4 = value
+                    default: row.5 = value
+                    }
+                }
+                field = fieldEnd + 1
+            }
+            if field <= stop {
+                throw .dataInvalid(file: fileName, line: line, column: "-", message: "too many fields: expected \(roles.count)")
+            }
+            if let last = ts.last, row.0 <= last {
+                throw .dataInvalid(file: fileName, line: line, column: "timestamp",
+                                   message: "timestamp \(UTCTime.iso(row.0)) is not after the previous one \(UTCTime.iso(last)): timestamps must strictly increase")
+            }
+            if row.2 < row.3 {
+                throw .dataInvalid(file: fileName, line: line, column: "high", message: "high \(row.2) is below low \(row.3)")
+            }
+            ts.append(row.0); o.append(row.1); h.append(row.2); l.append(row.3); c.append(row.4); v.append(row.5)
+            pos = eol + 1
+        }
+        return Bars(timestamps: ts, open: o, high: h, low: l, close: c, volume: v)
+    }
+
+    @inline(__always)
+    private static func lineEnd(_ base: UnsafePointer<UInt8>, _ from: Int, _ end: Int) -> Int {
+        guard from < end else { return end }
+        if let p = memchr(base + from, 0x0A, end - from) {
+            return UnsafeRawPointer(p).assumingMemoryBound(to: UInt8.self) - base
+        }
+        return end
+    }
+
+    /// Characters allowed in a decimal number: digits, sign, point, exponent.
+    @inline(__always)
+    private static func isNumberChar(_ b: UInt8) -> Bool {
+        (b &- 0x30) <= 9 || b == 0x2E || b == 0x2D || b == 0x2B || b == 0x45 || b == 0x65
+    }
+
+    @inline(__always)
+    private static func number(_ base: UnsafePointer<UInt8>, _ start: Int, _ stop: Int,
+                               fileName: String, line: Int, column: String) throws(KtrdrError) -> Double {
+        var ok = stop > start
+        var k = start
+        while ok, k < stop { ok = isNumberChar(base[k]); k += 1 }
+        var endPtr: UnsafeMutablePointer<CChar>?
+        let value = ok ? (base + start).withMemoryRebound(to: CChar.self, capacity: stop - start + 1) { strtod($0, &endPtr) } : .nan
+        if !ok || endPtr.map({ UnsafeRawPointer($0) != UnsafeRawPointer(base + stop) }) ?? true {
+            throw .dataInvalid(file: fileName, line: line, column: column,
+                               message: stop == start ? "empty value: expected a number" : "unparsable number '\(text(base, start, stop))'")
+        }
+        if !value.isFinite {
+            throw .dataInvalid(file: fileName, line: line, column: column, message: "number out of range '\(text(base, start, stop))'")
+        }
+        if value < 0 {
+            throw .dataInvalid(file: fileName, line: line, column: column,
+                               message: column == "volume" ? "negative volume \(value)" : "negative price \(value)")
+        }
+        return value
+    }
+
+    private static func text(_ base: UnsafePointer<UInt8>, _ start: Int, _ stop: Int) -> String {
+        let shown = String(decoding: UnsafeBufferPointer(start: base + start, count: min(stop - start, 40)), as: UTF8.self)
+        return stop - start > 40 ? shown + "…" : shown
+    }
+}
+
+extension String {
+    func trimmingSuffix(_ suffix: String) -> String { hasSuffix(suffix) ? String(dropLast(suffix.count)) : self }
+    func trimmingCharacters(in set: String) -> String {
+        var s = Substring(self)
+        while let f = s.first, set.contains(f) { s = s.dropFirst() }
+        while let l = s.last, set.contains(l) { s = s.dropLast() }
+        return String(s)
+    }
+}
+
+extension Substring {
+    func trimmingCharacters(in set: String) -> String { String(self).trimmingCharacters(in: set) }
+}

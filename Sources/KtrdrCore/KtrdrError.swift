@@ -1,0 +1,83 @@
+/// One problem found while validating a file, with where it is.
+public struct ValidationIssue: Sendable, Equatable, CustomStringConvertible {
+    /// YAML path such as `fuzzy_sets.rsi.oversold.parameters`.
+    public var path: String
+    /// 1-based line in the source file, when the parser knows it.
+    public var line: Int?
+    public var message: String
+
+    public init(path: String, line: Int? = nil, message: String) {
+        self.path = path
+        self.line = line
+        self.message = message
+    }
+
+    public var description: String {
+        let at = line.map { " (line \($0))" } ?? ""
+        return "\(path.isEmpty ? "<root>" : path)\(at): \(message)"
+    }
+}
+
+/// Every error the core reports. Each has a stable `code` (used by the API and the CLI)
+/// and a message naming what was wrong and where.
+public enum KtrdrError: Error, Sendable, Equatable, CustomStringConvertible {
+    case invalidName(field: String, value: String)
+    case invalidTimeframe(field: String, value: String)
+    case invalidDate(field: String, value: String)
+    case invalidRequest(String)
+    case dataNotFound(path: String)
+    /// A malformed data file: file, 1-based line, column name and what was expected.
+    case dataInvalid(file: String, line: Int, column: String, message: String)
+    case strategyNotFound(name: String, path: String)
+    case strategyInvalid(file: String, issues: [ValidationIssue])
+    case insufficientData(needed: Int, found: Int, detail: String)
+    case unsupported(String)
+    case cancelled
+    case io(path: String, message: String)
+
+    public var code: String {
+        switch self {
+        case .invalidName: "invalid_name"
+        case .invalidTimeframe: "invalid_timeframe"
+        case .invalidDate: "invalid_date"
+        case .invalidRequest: "invalid_request"
+        case .dataNotFound: "data_not_found"
+        case .dataInvalid: "data_invalid"
+        case .strategyNotFound: "strategy_not_found"
+        case .strategyInvalid: "strategy_invalid"
+        case .insufficientData: "insufficient_data"
+        case .unsupported: "unsupported"
+        case .cancelled: "cancelled"
+        case .io: "io_error"
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case let .invalidName(field, value):
+            "\(field): invalid name '\(value)': expected 1-32 characters from [A-Za-z0-9._-]"
+        case let .invalidTimeframe(field, value):
+            "\(field): unknown timeframe '\(value)': expected one of \(Timeframe.allCases.map(\.rawValue).joined(separator: ", "))"
+        case let .invalidDate(field, value):
+            "\(field): invalid date '\(value)': expected YYYY-MM-DD or ISO-8601 UTC (YYYY-MM-DDTHH:MM:SSZ)"
+        case let .invalidRequest(message):
+            message
+        case let .dataNotFound(path):
+            "data file not found: \(path)"
+        case let .dataInvalid(file, line, column, message):
+            "\(file):\(line): column '\(column)': \(message)"
+        case let .strategyNotFound(name, path):
+            "strategy '\(name)' not found: looked for \(path)"
+        case let .strategyInvalid(file, issues):
+            "\(file): \(issues.count) problem\(issues.count == 1 ? "" : "s"):\n" + issues.map { "  - \($0)" }.joined(separator: "\n")
+        case let .insufficientData(needed, found, detail):
+            "insufficient data: needed \(needed) bars, found \(found) (\(detail))"
+        case let .unsupported(message):
+            message
+        case .cancelled:
+            "cancelled"
+        case let .io(path, message):
+            "\(path): \(message)"
+        }
+    }
+}
