@@ -28,7 +28,7 @@ func readNumericCSV(_ path: String) throws -> [String: [Double]] {
 }
 
 /// Runs a process and returns its standard output; fails the test on a non-zero exit.
-func run(_ executable: String, _ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> String {
+func runProcess(_ executable: String, _ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> String {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments

@@ -1,0 +1,114 @@
+import Foundation
+
+/// What a user asks for. Dates are epoch seconds; `end` is inclusive.
+public struct BacktestRequest: Sendable {
+    public var strategy: StrategyConfig
+    public var symbol: String
+    public var timeframe: Timeframe
+    /// nil: from the first bar of the file (indicators then warm up on the file's first bars).
+    public var start: Int64?
+    /// nil: to the last bar of the file.
+    public var end: Int64?
+    public var initialCapital: Double = 100_000
+    public var commission: Double = 0.001
+    public var slippage: Double = 0.0005
+
+    public init(strategy: StrategyConfig, symbol: String, timeframe: Timeframe, start: Int64? = nil, end: Int64? = nil) {
+        self.strategy = strategy
+        self.symbol = symbol
+        self.timeframe = timeframe
+        self.start = start
+        self.end = end
+    }
+}
+
+/// A backtest whose every synchronous check has passed: data loaded, range resolved,
+/// strategy built. Running it can only fail by cancellation.
+public struct PreparedBacktest: Sendable {
+    public let request: BacktestRequest
+    /// The loaded series: warm-up bars followed by the requested ones.
+    public let bars: Bars
+    /// Index in `bars` of the first requested (traded) bar.
+    public let first: Int
+    public let strategy: any SignalStrategy
+    public let settings: ExecutionSettings
+    public let dataPath: String
+
+    /// Bars that will be traded.
+    public var tradedBars: Int { bars.count - first }
+}
+
+/// The full result: metrics, trades and equity curve.
+public struct BacktestResult: Sendable, Codable {
+    public var strategy: String
+    public var symbol: String
+    public var timeframe: String
+    public var start: String
+    public var end: String
+    public var bars: Int
+    public var warmupBars: Int
+    public var settings: ExecutionSettings
+    public var metrics: Metrics
+    public var trades: [Trade]
+    public var equityCurve: EquityCurve
+}
+
+/// Prepares and runs backtests. `prepare` does every check that can be made before
+/// starting (names, dates, data, warm-up), so an API can answer synchronously.
+public enum Backtester {
+    /// `{dataDirectory}/{SYMBOL}_{timeframe}.csv`, after checking the symbol.
+    public static func dataPath(symbol: String, timeframe: Timeframe, dataDirectory: String) throws(KtrdrError) -> String {
+        try Names.check(symbol, field: "symbol")
+        return (dataDirectory as NSString).appendingPathComponent("\(symbol)_\(timeframe.rawValue).csv")
+    }
+
+    public static func prepare(_ request: BacktestRequest, dataDirectory: String) throws(KtrdrError) -> PreparedBacktest {
+        let settings = request.strategy.executionSettings(initialCapital: request.initialCapital, commission: request.commission,
+                                                          slippage: request.slippage)
+        if let problem = settings.problems().first { throw .invalidRequest(problem) }
+        if let s = request.start, let e = request.end, e < s {
+            throw .invalidRequest("end_date \(UTCTime.iso(e)) is before start_date \(UTCTime.iso(s))")
+        }
+        let strategy = try StrategyFactory.make(request.strategy)
+        let path = try dataPath(symbol: request.symbol, timeframe: request.timeframe, dataDirectory: dataDirectory)
+        let all = try CSVLoader.load(path: path)
+        let firstRequested = request.start.map { all.firstIndex(atOrAfter: $0) } ?? 0
+        let lastRequested = (request.end.map { all.firstIndex(atOrAfter: $0 + 1) } ?? all.count) - 1
+        let range = "\(request.symbol) \(request.timeframe.rawValue) \(request.start.map(UTCTime.iso) ?? "file start")..\(request.end.map(UTCTime.iso) ?? "file end") in \(path)"
+        guard firstRequested <= lastRequested, lastRequested >= 0 else {
+            throw .insufficientData(needed: 1, found: 0, detail: "no bars in the requested range \(range)")
+        }
+        let warmup = max(request.strategy.historyRequired, strategy.warmupBars)
+        var loadFrom = 0
+        if request.start != nil {
+            guard firstRequested >= warmup else {
+                throw .insufficientData(needed: warmup, found: firstRequested,
+                                        detail: "warm-up bars before \(UTCTime.iso(all.timestamps[firstRequested])) for \(range); history_required is \(warmup)")
+            }
+            loadFrom = firstRequested - warmup
+        } else if lastRequested < warmup {
+            throw .insufficientData(needed: warmup + 1, found: lastRequested + 1, detail: "bars for \(range)")
+        }
+        let bars = loadFrom == 0 && lastRequested == all.count - 1 ? all : all.slice(loadFrom..<(lastRequested + 1))
+        return PreparedBacktest(request: request, bars: bars, first: firstRequested - loadFrom, strategy: strategy,
+                                settings: settings, dataPath: path)
+    }
+
+    /// Computes signals over the loaded series, runs the engine on the requested bars and
+    /// derives the metrics.
+    public static func run(_ p: PreparedBacktest, progress: ProgressSink? = nil, cancel: CancellationToken? = nil) throws(KtrdrError) -> BacktestResult {
+        let (signal, confidence) = try p.strategy.signals(for: p.bars)
+        if cancel?.isCancelled == true { throw .cancelled }
+        let last = p.bars.count - 1
+        let output = try BacktestEngine.run(bars: p.bars, first: p.first, last: last, signal: signal, confidence: confidence,
+                                            settings: p.settings, progress: progress, cancel: cancel)
+        let ts = p.bars.timestamps
+        let spanStart = p.request.start ?? ts[p.first]
+        let spanEnd = p.request.end ?? ts[last]
+        let metrics = Metrics.compute(output: output, initialCapital: p.settings.initialCapital, barsPerYear: p.request.timeframe.barsPerYear,
+                                      spanSeconds: spanEnd - spanStart, firstOpen: p.bars.open[p.first], lastClose: p.bars.close[last])
+        return BacktestResult(strategy: p.request.strategy.name, symbol: p.request.symbol, timeframe: p.request.timeframe.rawValue,
+                              start: UTCTime.iso(ts[p.first]), end: UTCTime.iso(ts[last]), bars: last - p.first + 1, warmupBars: p.first,
+                              settings: p.settings, metrics: metrics, trades: output.trades, equityCurve: output.curve)
+    }
+}

@@ -1,0 +1,121 @@
+/// Summary metrics of a backtest (DOMAIN.md §7). Units: money for `total_return`,
+/// `max_drawdown`, `avg_*`, `largest_*`, `expectancy`; percent for every `*_pct` and for
+/// `annualized_return` and `volatility`; fractions (0…1) for `win_rate`; bars for durations.
+/// `nil` (JSON `null`) marks an undefined value: a ratio with a zero denominator, or an
+/// average over no trades. JSON never carries NaN or Infinity.
+public struct Metrics: Sendable, Equatable, Codable {
+    public var initialCapital: Double
+    public var finalEquity: Double
+    public var totalReturn: Double
+    public var totalReturnPct: Double
+    /// CAGR over the requested span, percent; nil for a zero-length span.
+    public var annualizedReturn: Double?
+    /// Annualised standard deviation of per-bar returns, percent.
+    public var volatility: Double?
+    public var sharpeRatio: Double?
+    public var sortinoRatio: Double?
+    public var maxDrawdownPct: Double
+    /// Money lost from the peak at the deepest (percent) drawdown.
+    public var maxDrawdown: Double
+    /// Longest stretch of bars spent below a previous equity peak.
+    public var maxDrawdownDuration: Int
+    public var calmarRatio: Double?
+    public var totalTrades: Int
+    public var winningTrades: Int
+    public var losingTrades: Int
+    public var winRate: Double?
+    public var profitFactor: Double?
+    public var avgWin: Double?
+    public var avgLoss: Double?
+    public var largestWin: Double?
+    public var largestLoss: Double?
+    public var expectancy: Double?
+    /// Van Tharp's system quality number: sqrt(N) * mean(net pnl) / stdev(net pnl).
+    public var sqn: Double?
+    public var exposurePct: Double
+    public var buyAndHoldReturnPct: Double
+    public var avgBarsHeld: Double?
+    /// Bars per year used to annualise (from the timeframe).
+    public var barsPerYear: Double
+}
+
+extension Metrics {
+    /// Computes every metric from the engine output.
+    /// - Parameters:
+    ///   - spanSeconds: the requested period (for CAGR); the traded bars' span when no dates were given.
+    ///   - firstOpen, lastClose: prices for buy-and-hold over the same bars.
+    public static func compute(output: EngineOutput, initialCapital: Double, barsPerYear: Double,
+                               spanSeconds: Int64, firstOpen: Double, lastClose: Double) -> Metrics {
+        let eq = output.curve.equity
+        let trades = output.trades
+        let final = eq.last ?? initialCapital
+
+        // Per-bar returns r_t = eq[t]/eq[t-1] - 1, t >= 1 (SMA_CROSSOVER.md §6).
+        var n = 0, mean = 0.0, m2 = 0.0, downSq = 0.0
+        for t in 1..<max(eq.count, 1) where eq[t - 1] != 0 {
+            let r = eq[t] / eq[t - 1] - 1
+            n += 1
+            let delta = r - mean
+            mean += delta / Double(n)
+            m2 += delta * (r - mean)
+            if r < 0 { downSq += r * r }
+        }
+        let sd = n > 1 ? (m2 / Double(n - 1)).squareRoot() : 0
+        let ann = barsPerYear.squareRoot()
+        let downside = n > 0 ? (downSq / Double(n)).squareRoot() : 0
+
+        var peak = -Double.infinity, maxDDPct = 0.0, maxDD = 0.0, longest = 0, underwater = 0
+        for value in eq {
+            if value >= peak { peak = value; underwater = 0 } else { underwater += 1; longest = max(longest, underwater) }
+            let pct = peak > 0 ? (peak - value) / peak * 100 : 0
+            if pct > maxDDPct { maxDDPct = pct; maxDD = peak - value }
+        }
+
+        let years = Double(spanSeconds) / (365.25 * 86_400)
+        let cagr: Double? = years > 0 && final > 0 ? (pow(final / initialCapital, 1 / years) - 1) * 100 : nil
+
+        let wins = trades.filter { $0.netPnl > 0 }.map(\.netPnl)
+        let losses = trades.filter { $0.netPnl < 0 }.map(\.netPnl)
+        let pnl = trades.map(\.netPnl)
+        let pnlMean = pnl.isEmpty ? nil : pnl.reduce(0, +) / Double(pnl.count)
+        var pnlSD: Double? = nil
+        if let pnlMean, pnl.count > 1 {
+            pnlSD = (pnl.reduce(0) { $0 + ($1 - pnlMean) * ($1 - pnlMean) } / Double(pnl.count - 1)).squareRoot()
+        }
+        let exposed = output.curve.position.reduce(0) { $0 + ($1 != 0 ? 1 : 0) }
+
+        func ratio(_ a: Double?, _ b: Double?) -> Double? {
+            guard let a, let b, b != 0, a.isFinite, b.isFinite else { return nil }
+            let r = a / b
+            return r.isFinite ? r : nil
+        }
+        func average(_ xs: [Double]) -> Double? { xs.isEmpty ? nil : xs.reduce(0, +) / Double(xs.count) }
+
+        return Metrics(
+            initialCapital: initialCapital, finalEquity: final,
+            totalReturn: final - initialCapital, totalReturnPct: (final / initialCapital - 1) * 100,
+            annualizedReturn: cagr,
+            volatility: n > 1 ? sd * ann * 100 : nil,
+            sharpeRatio: ratio(mean, sd).map { $0 * ann },
+            sortinoRatio: ratio(mean, downside).map { $0 * ann },
+            maxDrawdownPct: maxDDPct, maxDrawdown: maxDD, maxDrawdownDuration: longest,
+            calmarRatio: ratio(cagr, maxDDPct),
+            totalTrades: trades.count, winningTrades: wins.count, losingTrades: losses.count,
+            winRate: trades.isEmpty ? nil : Double(wins.count) / Double(trades.count),
+            profitFactor: ratio(wins.reduce(0, +), losses.isEmpty ? nil : -losses.reduce(0, +)),
+            avgWin: average(wins), avgLoss: average(losses),
+            largestWin: wins.max(), largestLoss: losses.min(),
+            expectancy: pnlMean,
+            sqn: ratio(pnlMean, pnlSD).map { $0 * Double(pnl.count).squareRoot() },
+            exposurePct: eq.isEmpty ? 0 : Double(exposed) / Double(eq.count) * 100,
+            buyAndHoldReturnPct: firstOpen > 0 ? (lastClose / firstOpen - 1) * 100 : 0,
+            avgBarsHeld: average(trades.map { Double($0.barsHeld) }),
+            barsPerYear: barsPerYear)
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

@@ -1,0 +1,34 @@
+/// Signal codes, as they cross the (future) plugin ABI: one `Int8` per bar.
+public enum SignalCode {
+    public static let sell: Int8 = -1
+    public static let hold: Int8 = 0
+    public static let buy: Int8 = 1
+}
+
+/// A strategy computes, for a whole range at once, a raw signal and a confidence per bar
+/// into caller-owned contiguous buffers. Only the first `count` bars are visible to it, and
+/// bar `t`'s signal may use bars `<= t` only (no look-ahead). This is the shape the plugin
+/// C ABI and batched model inference take: whole columns in, whole columns out.
+public protocol SignalStrategy: Sendable {
+    /// Name of the plugin/implementation (`sma_crossover`, …).
+    var name: String { get }
+    /// Bars of history needed before the first bar that can carry a signal.
+    var warmupBars: Int { get }
+    /// Fills `signal[t]` (SignalCode) and `confidence[t]` (0…1) for every bar of `bars`.
+    func computeSignals(bars: Bars, signal: UnsafeMutableBufferPointer<Int8>,
+                        confidence: UnsafeMutableBufferPointer<Double>) throws(KtrdrError)
+}
+
+extension SignalStrategy {
+    /// Convenience: allocates and returns the signal and confidence columns.
+    public func signals(for bars: Bars) throws(KtrdrError) -> (signal: [Int8], confidence: [Double]) {
+        var signal = [Int8](repeating: 0, count: bars.count)
+        var confidence = [Double](repeating: 0, count: bars.count)
+        try signal.withUnsafeMutableBufferPointer { (s: inout UnsafeMutableBufferPointer<Int8>) throws(KtrdrError) in
+            try confidence.withUnsafeMutableBufferPointer { (c: inout UnsafeMutableBufferPointer<Double>) throws(KtrdrError) in
+                try computeSignals(bars: bars, signal: s, confidence: c)
+            }
+        }
+        return (signal, confidence)
+    }
+}

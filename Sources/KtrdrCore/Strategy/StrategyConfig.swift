@@ -1,0 +1,91 @@
+/// A validated strategy file (`strategies/{name}.yaml`, DOMAIN.md §2).
+public struct StrategyConfig: Sendable, Equatable {
+    public var name: String
+    public var version: String
+    public var description: String
+    public var hypothesis: String?
+    /// The implementation that decides: `sma_crossover`, `rsi_mean_reversion`, `neuro`.
+    public var plugin: String
+    /// Plugin parameters (numbers only at present).
+    public var params: [String: Double]
+    public var symbols: [String]
+    public var timeframes: [Timeframe]
+    /// Bars loaded before `start_date` so that indicators are warm on the first requested bar.
+    public var historyRequired: Int
+    public var indicators: [IndicatorSpec]
+    /// Fuzzified inputs, in file order.
+    public var fuzzySets: [FuzzyInput]
+    public var model: ModelConfig?
+    public var decisions: DecisionConfig
+    public var training: TrainingConfig?
+    public var trading: TradingConfig
+}
+
+/// The fuzzy sets of one indicator output, in file order.
+public struct FuzzyInput: Sendable, Equatable {
+    public enum Transform: Sendable, Equatable {
+        case identity
+        /// `reference_price / indicator_value`.
+        case priceRatio(reference: String)
+    }
+    public var featureId: String
+    public var transform: Transform
+    public var sets: [(name: String, membership: Membership)]
+
+    public static func == (a: FuzzyInput, b: FuzzyInput) -> Bool {
+        a.featureId == b.featureId && a.transform == b.transform
+            && a.sets.map(\.name) == b.sets.map(\.name) && a.sets.map(\.membership) == b.sets.map(\.membership)
+    }
+}
+
+public struct ModelConfig: Sendable, Equatable {
+    public var type: String = "mlp"
+    public var hiddenLayers: [Int] = [50, 25]
+    public var activation: String = "relu"
+    public var dropout: Double = 0.2
+    public var lookbackPeriods: Int = 2
+    public var learningRate: Double = 0.001
+    public var batchSize: Int = 32
+    public var epochs: Int = 100
+    public var optimizer: String = "adam"
+}
+
+public struct DecisionConfig: Sendable, Equatable {
+    public var confidenceThreshold: Double = 0.6
+    public var positionAwareness: Bool = true
+    /// Counted in bars (**Decision**: the original counted hours by accident).
+    public var minSignalSeparation: Int = 4
+}
+
+public struct TrainingConfig: Sendable, Equatable {
+    public var labelSource: String = "zigzag"
+    public var zigzagThreshold: Double = 0.03
+    public var labelLookahead: Int = 20
+    public var trainSplit: Double = 0.7
+    public var validationSplit: Double = 0.15
+    public var testSplit: Double = 0.15
+    public var seed: Int = 42
+}
+
+public struct TradingConfig: Sendable, Equatable {
+    public var positionSize: Double = 0.25
+    public var wholeUnits: Bool = true
+    public var allowShort: Bool = false
+}
+
+extension StrategyConfig {
+    /// Execution settings from this strategy plus the request's capital and costs.
+    public func executionSettings(initialCapital: Double, commission: Double, slippage: Double) -> ExecutionSettings {
+        var s = ExecutionSettings()
+        s.initialCapital = initialCapital
+        s.commission = commission
+        s.slippage = slippage
+        s.positionSize = trading.positionSize
+        s.wholeUnits = trading.wholeUnits
+        s.allowShort = trading.allowShort
+        s.confidenceThreshold = decisions.confidenceThreshold
+        s.positionAwareness = decisions.positionAwareness
+        s.minSignalSeparation = decisions.minSignalSeparation
+        return s
+    }
+}

@@ -1,0 +1,140 @@
+import Foundation
+import Yams
+
+/// Loads and validates strategy files. Validation is strict and complete: every problem is
+/// collected with its YAML path and line, and reported together.
+public enum StrategyLoader {
+    /// Implementations a strategy file may name with `plugin:`, and their parameters.
+    public static let knownPlugins: [String: [String: Double]] = [
+        "sma_crossover": ["fast_period": 10, "slow_period": 30],
+        "rsi_mean_reversion": ["period": 14, "oversold": 30, "overbought": 70],
+        "neuro": [:],
+    ]
+
+    /// `strategies/{name}.yaml` under `directory`, after checking the name.
+    public static func path(for name: String, in directory: String) throws(KtrdrError) -> String {
+        try Names.check(name, field: "strategy_name")
+        return (directory as NSString).appendingPathComponent("\(name).yaml")
+    }
+
+    /// Loads `{directory}/{name}.yaml`.
+    public static func load(name: String, directory: String) throws(KtrdrError) -> StrategyConfig {
+        let file = try path(for: name, in: directory)
+        guard FileManager.default.fileExists(atPath: file) else { throw .strategyNotFound(name: name, path: file) }
+        return try load(path: file)
+    }
+
+    public static func load(path: String) throws(KtrdrError) -> StrategyConfig {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw .io(path: path, message: "cannot read strategy file: \(error.localizedDescription)")
+        }
+        let stem = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
+        return try parse(text, fileName: path, expectedName: stem)
+    }
+
+    /// Parses and validates YAML text. `expectedName` is the file stem `name:` must equal.
+    public static func parse(_ text: String, fileName: String, expectedName: String?) throws(KtrdrError) -> StrategyConfig {
+        let root: Node?
+        do { root = try Yams.compose(yaml: text) } catch {
+            throw .strategyInvalid(file: fileName, issues: [Self.syntaxIssue(error)])
+        }
+        let r = YAMLReader()
+        guard let root else { throw .strategyInvalid(file: fileName, issues: [ValidationIssue(path: "", message: "empty strategy file")]) }
+        guard let top = r.mapping(root, "") else { throw .strategyInvalid(file: fileName, issues: r.issues) }
+        r.checkKeys(top, allowed: ["name", "version", "description", "hypothesis", "plugin", "params", "data", "indicators",
+                                   "fuzzy_sets", "model", "decisions", "training", "trading"], "")
+        let name = r.string(r.require(top, "name", ""), "name")
+        if let name, let expectedName, name != expectedName {
+            r.fail("name", top["name"], "name '\(name)' must equal the file name '\(expectedName)'")
+        }
+        if let name, !Names.isValid(name) { r.fail("name", top["name"], "invalid name '\(name)': expected [A-Za-z0-9._-]{1,32}") }
+        let version = r.value(top, "version").flatMap { r.string($0, "version") } ?? "1"
+        let description = r.value(top, "description").flatMap { r.string($0, "description") } ?? ""
+        let hypothesis = r.value(top, "hypothesis").flatMap { r.string($0, "hypothesis") }
+
+        let plugin = r.string(r.require(top, "plugin", ""), "plugin")
+        var params = [String: Double]()
+        if let plugin {
+            if let defaults = knownPlugins[plugin] {
+                params = defaults
+                if let map = r.mapping(top["params"], "params") {
+                    r.checkKeys(map, allowed: defaults.keys.sorted(), "params")
+                    for key in defaults.keys.sorted() {
+                        if let v = r.double(map[key], "params.\(key)") { params[key] = v }
+                    }
+                }
+                checkPluginParams(plugin, params, r, top["params"])
+            } else {
+                r.fail("plugin", top["plugin"], "unknown plugin '\(plugin)': expected one of \(knownPlugins.keys.sorted().joined(separator: ", "))")
+            }
+        }
+
+        var symbols = [String](), timeframes = [Timeframe](), history = 0
+        if let data = r.mapping(r.require(top, "data", ""), "data") {
+            r.checkKeys(data, allowed: ["symbols", "timeframes", "history_required"], "data")
+            symbols = r.strings(r.require(data, "symbols", "data"), "data.symbols") ?? []
+            for (i, s) in symbols.enumerated() where !Names.isValid(s) {
+                r.fail("data.symbols[\(i)]", data["symbols"], "invalid symbol '\(s)': expected [A-Za-z0-9._-]{1,32}")
+            }
+            for (i, tf) in (r.strings(r.require(data, "timeframes", "data"), "data.timeframes") ?? []).enumerated() {
+                if let t = Timeframe(rawValue: tf) { timeframes.append(t) } else {
+                    r.fail("data.timeframes[\(i)]", data["timeframes"],
+                           "unknown timeframe '\(tf)': expected one of \(Timeframe.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+            }
+            history = data["history_required"].flatMap { r.int($0, "data.history_required", range: 0...1_000_000) } ?? 0
+        }
+
+        let indicators = IndicatorSection.parse(top["indicators"], r)
+        let outputs = Set(indicators.flatMap { $0.outputNames })
+        let fuzzy = FuzzySection.parse(top["fuzzy_sets"], knownOutputs: outputs, r)
+        let model = top["model"].flatMap { ModelSection.parse($0, r) }
+        let decisions = ModelSection.decisions(top["decisions"], r)
+        let training = top["training"].flatMap { ModelSection.training($0, r) }
+        let trading = ModelSection.trading(top["trading"], r)
+
+        if plugin == "neuro" {
+            for key in ["indicators", "fuzzy_sets", "model", "training"] where top[key] == nil {
+                r.fail(key, .mapping(top), "missing required section '\(key)' (the neuro plugin needs indicators, fuzzy_sets, model and training)")
+            }
+        }
+        let maxLookback = indicators.map { $0.lookback }.max() ?? 0
+        if top["data"]?["history_required"] != nil, history < maxLookback {
+            r.fail("data.history_required", top["data"]?["history_required"],
+                   "history_required \(history) is shorter than the longest indicator warm-up (\(maxLookback) bars)")
+        }
+
+        guard r.issues.isEmpty, let name, let plugin else { throw .strategyInvalid(file: fileName, issues: r.issues) }
+        return StrategyConfig(name: name, version: version, description: description, hypothesis: hypothesis, plugin: plugin,
+                              params: params, symbols: symbols, timeframes: timeframes,
+                              historyRequired: max(history, maxLookback), indicators: indicators, fuzzySets: fuzzy,
+                              model: model, decisions: decisions, training: training, trading: trading)
+    }
+
+    private static func checkPluginParams(_ plugin: String, _ p: [String: Double], _ r: YAMLReader, _ node: Node?) {
+        func isCount(_ key: String) -> Bool { (p[key] ?? 0) >= 1 && (p[key] ?? 0).rounded() == p[key] }
+        switch plugin {
+        case "sma_crossover":
+            for key in ["fast_period", "slow_period"] where !isCount(key) { r.fail("params.\(key)", node, "must be a whole number >= 1") }
+            if p["fast_period"]! >= p["slow_period"]! { r.fail("params", node, "fast_period must be below slow_period") }
+        case "rsi_mean_reversion":
+            if !isCount("period") { r.fail("params.period", node, "must be a whole number >= 1") }
+            if !(0 < p["oversold"]! && p["oversold"]! < p["overbought"]! && p["overbought"]! < 100) {
+                r.fail("params", node, "need 0 < oversold < overbought < 100")
+            }
+        default: break
+        }
+    }
+
+    private static func syntaxIssue(_ error: Error) -> ValidationIssue {
+        if let y = error as? YamlError {
+            switch y {
+            case let .scanner(_, problem, mark, _), let .parser(_, problem, mark, _), let .composer(_, problem, mark, _):
+                return ValidationIssue(path: "", line: mark.line, message: "YAML syntax error: \(problem) (column \(mark.column))")
+            default: break
+            }
+        }
+        return ValidationIssue(path: "", message: "YAML syntax error: \(error)")
+    }
+}
