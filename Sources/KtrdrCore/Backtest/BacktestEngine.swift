@@ -156,6 +156,13 @@ public struct EquityCurve: Sendable, Equatable, Codable {
     public var drawdownPct: [Double]
     /// Signed units held after the bar (negative when short).
     public var position: [Double]
+
+    public init(timestamps: [Int64], equity: [Double], drawdownPct: [Double], position: [Double]) {
+        self.timestamps = timestamps
+        self.equity = equity
+        self.drawdownPct = drawdownPct
+        self.position = position
+    }
 }
 
 /// What the loop produces; metrics are derived from it.

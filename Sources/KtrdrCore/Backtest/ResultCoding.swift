@@ -1,0 +1,104 @@
+import Foundation
+
+/// JSON conventions for results: snake_case keys, `null` for undefined metrics (never NaN
+/// or Infinity), ISO-8601 UTC times in trades, epoch seconds in the equity curve (compact
+/// for long curves).
+public enum ResultJSON {
+    public static func encoder(pretty: Bool = false) -> JSONEncoder {
+        let e = JSONEncoder()
+        e.keyEncodingStrategy = .convertToSnakeCase
+        e.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys] : [.sortedKeys]
+        return e
+    }
+
+    public static func decoder() -> JSONDecoder {
+        let d = JSONDecoder()
+        d.keyDecodingStrategy = .convertFromSnakeCase
+        return d
+    }
+}
+
+extension Metrics {
+    private enum Keys: String, CodingKey {
+        case initialCapital, finalEquity, totalReturn, totalReturnPct, annualizedReturn, volatility, sharpeRatio, sortinoRatio
+        case maxDrawdownPct, maxDrawdown, maxDrawdownDuration, calmarRatio, totalTrades, winningTrades, losingTrades, winRate
+        case profitFactor, avgWin, avgLoss, largestWin, largestLoss, expectancy, sqn, exposurePct, buyAndHoldReturnPct
+        case avgBarsHeld, barsPerYear
+    }
+
+    /// Encodes undefined values as explicit `null` (synthesised Codable would omit them).
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encode(initialCapital, forKey: .initialCapital)
+        try c.encode(finalEquity, forKey: .finalEquity)
+        try c.encode(totalReturn, forKey: .totalReturn)
+        try c.encode(totalReturnPct, forKey: .totalReturnPct)
+        try c.encode(annualizedReturn, forKey: .annualizedReturn)
+        try c.encode(volatility, forKey: .volatility)
+        try c.encode(sharpeRatio, forKey: .sharpeRatio)
+        try c.encode(sortinoRatio, forKey: .sortinoRatio)
+        try c.encode(maxDrawdownPct, forKey: .maxDrawdownPct)
+        try c.encode(maxDrawdown, forKey: .maxDrawdown)
+        try c.encode(maxDrawdownDuration, forKey: .maxDrawdownDuration)
+        try c.encode(calmarRatio, forKey: .calmarRatio)
+        try c.encode(totalTrades, forKey: .totalTrades)
+        try c.encode(winningTrades, forKey: .winningTrades)
+        try c.encode(losingTrades, forKey: .losingTrades)
+        try c.encode(winRate, forKey: .winRate)
+        try c.encode(profitFactor, forKey: .profitFactor)
+        try c.encode(avgWin, forKey: .avgWin)
+        try c.encode(avgLoss, forKey: .avgLoss)
+        try c.encode(largestWin, forKey: .largestWin)
+        try c.encode(largestLoss, forKey: .largestLoss)
+        try c.encode(expectancy, forKey: .expectancy)
+        try c.encode(sqn, forKey: .sqn)
+        try c.encode(exposurePct, forKey: .exposurePct)
+        try c.encode(buyAndHoldReturnPct, forKey: .buyAndHoldReturnPct)
+        try c.encode(avgBarsHeld, forKey: .avgBarsHeld)
+        try c.encode(barsPerYear, forKey: .barsPerYear)
+    }
+}
+
+extension Trade {
+    private enum Keys: String, CodingKey {
+        case tradeId, side, entryTime, entryPrice, exitTime, exitPrice, quantity, grossPnl, commission, slippageCost, netPnl
+        case returnPct, barsHeld, exitReason
+    }
+
+    /// `side` as `long`/`short` and times as ISO-8601 UTC.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encode(tradeId, forKey: .tradeId)
+        try c.encode(side > 0 ? "long" : "short", forKey: .side)
+        try c.encode(UTCTime.iso(entryTime), forKey: .entryTime)
+        try c.encode(entryPrice, forKey: .entryPrice)
+        try c.encode(UTCTime.iso(exitTime), forKey: .exitTime)
+        try c.encode(exitPrice, forKey: .exitPrice)
+        try c.encode(quantity, forKey: .quantity)
+        try c.encode(grossPnl, forKey: .grossPnl)
+        try c.encode(commission, forKey: .commission)
+        try c.encode(slippageCost, forKey: .slippageCost)
+        try c.encode(netPnl, forKey: .netPnl)
+        try c.encode(returnPct, forKey: .returnPct)
+        try c.encode(barsHeld, forKey: .barsHeld)
+        try c.encode(exitReason, forKey: .exitReason)
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: Keys.self)
+        func time(_ key: Keys) throws -> Int64 {
+            let s = try c.decode(String.self, forKey: key)
+            guard let t = UTCTime.parse(s) else {
+                throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "invalid time '\(s)'")
+            }
+            return t
+        }
+        self.init(tradeId: try c.decode(Int.self, forKey: .tradeId), side: try c.decode(String.self, forKey: .side) == "short" ? -1 : 1,
+                  entryTime: try time(.entryTime), entryPrice: try c.decode(Double.self, forKey: .entryPrice),
+                  exitTime: try time(.exitTime), exitPrice: try c.decode(Double.self, forKey: .exitPrice),
+                  quantity: try c.decode(Double.self, forKey: .quantity), grossPnl: try c.decode(Double.self, forKey: .grossPnl),
+                  commission: try c.decode(Double.self, forKey: .commission), slippageCost: try c.decode(Double.self, forKey: .slippageCost),
+                  netPnl: try c.decode(Double.self, forKey: .netPnl), returnPct: try c.decode(Double.self, forKey: .returnPct),
+                  barsHeld: try c.decode(Int.self, forKey: .barsHeld), exitReason: try c.decode(ExitReason.self, forKey: .exitReason))
+    }
+}

@@ -1,0 +1,92 @@
+import ArgumentParser
+import Foundation
+import KtrdrCore
+
+struct BacktestCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "backtest", abstract: "Run backtests.",
+                                                    subcommands: [Run.self])
+
+    struct Run: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run a backtest and print its result table.",
+            discussion: """
+                Dates are YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC); --end is inclusive (a date alone
+                means the whole day). Without --start the run starts at the file's first bar and the
+                indicators warm up on its first bars; with --start, history_required bars before it
+                are loaded for warm-up and every requested bar is traded.
+                """)
+
+        @Flag(help: "Run in this process, without a daemon.")
+        var local = false
+        @Argument(help: "Strategy name (strategies/<name>.yaml).")
+        var strategy: String
+        @Argument(help: "Symbol, e.g. GOOG (data/<SYMBOL>_<timeframe>.csv).")
+        var symbol: String
+        @Argument(help: "Timeframe: 1m 5m 15m 30m 1h 4h 1d 1w.")
+        var timeframe: String
+        @Option(help: "First bar to trade (UTC).")
+        var start: String?
+        @Option(help: "Last bar to trade, inclusive (UTC).")
+        var end: String?
+        @Option(help: "Initial capital.")
+        var capital: Double = 100_000
+        @Option(help: "Commission, fraction of traded value per side.")
+        var commission: Double = 0.001
+        @Option(help: "Adverse slippage, fraction of price.")
+        var slippage: Double = 0.0005
+        @Flag(help: "Print the result as JSON (metrics and trades) instead of a table.")
+        var json = false
+        @Flag(help: "With --json, include the equity curve.")
+        var withEquity = false
+        @Option(help: "Directory of data files.")
+        var dataDir = "data"
+        @Option(help: "Directory of strategy files.")
+        var strategiesDir = "strategies"
+
+        func run() throws {
+            guard local else {
+                printError("error: the daemon-backed run is not available in this build; add --local to run in this process")
+                throw ExitCode(2)
+            }
+            do {
+                let tf = try Names.timeframe(timeframe)
+                let config = try StrategyLoader.load(name: strategy, directory: strategiesDir)
+                var request = BacktestRequest(strategy: config, symbol: symbol, timeframe: tf,
+                                              start: try start.map { s throws(KtrdrError) in try DateArgument.start(s, field: "--start") },
+                                              end: try end.map { s throws(KtrdrError) in try DateArgument.end(s, field: "--end") })
+                request.initialCapital = capital
+                request.commission = commission
+                request.slippage = slippage
+                let prepared = try Backtester.prepare(request, dataDirectory: dataDir)
+                let bar = ProgressBar(enabled: KtrdrStdio.stderrIsTerminal && !json, label: "\(symbol) \(tf.rawValue)")
+                let started = KtrdrStdio.now()
+                let result = try Backtester.run(prepared, progress: bar.sink)
+                bar.finish()
+                let seconds = KtrdrStdio.now() - started
+                if json {
+                    var output = result
+                    if !withEquity { output.equityCurve = EquityCurve(timestamps: [], equity: [], drawdownPct: [], position: []) }
+                    let data = try ResultJSON.encoder(pretty: true).encode(output)
+                    print(String(decoding: data, as: UTF8.self))
+                } else {
+                    print(ResultTable.render(result, seconds: seconds))
+                }
+            } catch let error as KtrdrError {
+                throw fail(error)
+            }
+        }
+    }
+}
+
+/// Parses date options; a date alone as `--end` covers that whole day.
+enum DateArgument {
+    static func start(_ text: String, field: String) throws(KtrdrError) -> Int64 {
+        guard let t = UTCTime.parse(text) else { throw .invalidDate(field: field, value: text) }
+        return t
+    }
+
+    static func end(_ text: String, field: String) throws(KtrdrError) -> Int64 {
+        guard let t = UTCTime.parse(text) else { throw .invalidDate(field: field, value: text) }
+        return text.count == 10 ? t + 86_399 : t
+    }
+}

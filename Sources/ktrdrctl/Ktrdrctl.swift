@@ -1,0 +1,53 @@
+import ArgumentParser
+import KtrdrCore
+
+/// `ktrdrctl`: the command-line client of ktrdrd.
+@main
+struct Ktrdrctl: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ktrdrctl",
+        abstract: "Backtest trading strategies with ktrdr.",
+        discussion: """
+            Exit codes:
+              0    success
+              1    the run failed (I/O or an unexpected error)
+              2    bad command line (usage)
+              3    invalid input: strategy file, data file, dates, parameters, insufficient data
+              4    not found: strategy or data file
+              130  cancelled (Ctrl-C)
+            """,
+        subcommands: [BacktestCommand.self, DataCommand.self, StrategiesCommand.self]
+    )
+}
+
+/// Exit codes shared by every subcommand (documented in `ktrdrctl --help` and the README).
+enum ExitStatus {
+    static let failure: Int32 = 1
+    static let invalidInput: Int32 = 3
+    static let notFound: Int32 = 4
+    static let cancelled: Int32 = 130
+
+    static func code(for error: KtrdrError) -> Int32 {
+        switch error {
+        case .dataNotFound, .strategyNotFound: notFound
+        case .cancelled: cancelled
+        case .io: failure
+        default: invalidInput
+        }
+    }
+}
+
+/// Prints a core error to stderr with its stable code, and exits with the matching status.
+func fail(_ error: KtrdrError) -> ExitCode {
+    printError("error [\(error.code)]: \(error)")
+    return ExitCode(ExitStatus.code(for: error))
+}
+
+func printError(_ text: String) {
+    var stderr = StandardError()
+    print(text, to: &stderr)
+}
+
+struct StandardError: TextOutputStream {
+    mutating func write(_ string: String) { KtrdrStdio.writeStderr(string) }
+}
