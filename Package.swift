@@ -18,8 +18,10 @@ let package = Package(
         // Foundation and Yams only; no I/O frameworks.
         .target(
             name: "KtrdrCore",
-            dependencies: [.product(name: "Yams", package: "Yams")]
+            dependencies: ["CKtrdrSupport", .product(name: "Yams", package: "Yams")]
         ),
+        // libc tuning that Swift's Glibc module does not expose (mallopt).
+        .target(name: "CKtrdrSupport"),
         .executableTarget(
             name: "ktrdrctl",
             dependencies: [

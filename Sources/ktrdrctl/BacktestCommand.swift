@@ -48,6 +48,7 @@ struct BacktestCommand: ParsableCommand {
                 printError("error: the daemon-backed run is not available in this build; add --local to run in this process")
                 throw ExitCode(2)
             }
+            Allocator.tuneForColumns()
             do {
                 let tf = try Names.timeframe(timeframe)
                 let config = try StrategyLoader.load(name: strategy, directory: strategiesDir)

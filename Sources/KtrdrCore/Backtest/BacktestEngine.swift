@@ -17,106 +17,41 @@ public enum BacktestEngine {
                            cancel: CancellationToken? = nil) throws(KtrdrError) -> EngineOutput {
         precondition(first >= 0 && last < bars.count && first <= last && signal.count == bars.count && confidence.count == bars.count)
         let total = last - first + 1
-        var equity = [Double](repeating: 0, count: total)
-        var drawdown = [Double](repeating: 0, count: total)
-        var position = [Double](repeating: 0, count: total)
+        // Every slot is written by the loop, so the columns skip zero-filling.
+        var equity = [Double](unsafeUninitializedCapacity: total) { _, n in n = total }
+        var position = [Double](unsafeUninitializedCapacity: total) { _, n in n = total }
         // Every trade is opened by a signal inside the range, so this bounds the trade count.
         var signalCount = 0
         for t in first...last where signal[t] != 0 { signalCount += 1 }
         var raw = [RawTrade](repeating: RawTrade(), count: signalCount + 1)
-        var tradeCount = 0
 
-        let fee = s.commission, slip = s.slippage, threshold = s.confidenceThreshold
-        let separation = s.minSignalSeparation, fraction = s.positionSize
-        let whole = s.wholeUnits, allowShort = s.allowShort, aware = s.positionAwareness
-        var cash = s.initialCapital
-        var side = 0  // +1 long, -1 short, 0 flat
-        var qty = 0.0
-        var pending = 0  // +1 enter long, -1 enter short, 2 exit
-        var lastExecuted = Int.min / 2
-        var entryBar = 0, entryPrice = 0.0, entryFee = 0.0, entrySlip = 0.0
-        var peak = -Double.infinity
-        var wins = 0
+        var state = LoopState(settings: s)
         var cancelled = false
-
         bars.open.withUnsafeBufferPointer { open in
         bars.close.withUnsafeBufferPointer { close in
         signal.withUnsafeBufferPointer { sig in
         confidence.withUnsafeBufferPointer { conf in
         equity.withUnsafeMutableBufferPointer { eq in
-        drawdown.withUnsafeMutableBufferPointer { dd in
         position.withUnsafeMutableBufferPointer { pos in
         raw.withUnsafeMutableBufferPointer { trades in
-            @inline(__always) func closePosition(at t: Int, price: Double, reason: UInt8) {
-                let fill = side > 0 ? price * (1 - slip) : price * (1 + slip)
-                let exitFee = qty * fill * fee
-                if side > 0 { cash += qty * fill - exitFee } else { cash -= qty * fill + exitFee }
-                let gross = side > 0 ? qty * (fill - entryPrice) : qty * (entryPrice - fill)
-                let net = gross - entryFee - exitFee
-                if net > 0 { wins += 1 }
-                trades[tradeCount] = RawTrade(side: Int8(side), reason: reason, entryBar: entryBar, exitBar: t,
-                                              entryPrice: entryPrice, exitPrice: fill, quantity: qty, gross: gross,
-                                              commission: entryFee + exitFee, slippage: entrySlip + qty * Swift.abs(fill - price), net: net)
-                tradeCount += 1
-                side = 0
-                qty = 0
-            }
-
+            let columns = Columns(open: open.baseAddress!, close: close.baseAddress!, signal: sig.baseAddress!,
+                                  confidence: conf.baseAddress!, equity: eq.baseAddress! - first,
+                                  position: pos.baseAddress! - first, trades: trades.baseAddress!)
             var t = first
             while t <= last {
                 let chunkEnd = Swift.min(last, t + chunk - 1)
-                while t <= chunkEnd {
-                    if pending != 0 {
-                        let price = open[t]
-                        if pending == 2 {
-                            closePosition(at: t, price: price, reason: 0)
-                        } else {
-                            let fill = pending > 0 ? price * (1 + slip) : price * (1 - slip)
-                            var size = fraction * cash / (fill * (1 + fee))
-                            if whole { size = size.rounded(.down) }
-                            if fill > 0, size > 0, size.isFinite {
-                                let entryCost = size * fill * fee
-                                if pending > 0 { cash -= size * fill + entryCost } else { cash += size * fill - entryCost }
-                                side = pending
-                                qty = size
-                                entryBar = t
-                                entryPrice = fill
-                                entryFee = entryCost
-                                entrySlip = size * Swift.abs(fill - price)
-                            }
-                        }
-                        pending = 0
-                    }
-                    if t == last {
-                        if side != 0 { closePosition(at: t, price: close[t], reason: 1) }
-                    } else {
-                        let code = sig[t]
-                        if code != 0, conf[t] >= threshold, t - lastExecuted >= separation {
-                            if code > 0 {
-                                if side < 0 { pending = 2 } else if side == 0 { pending = 1 }
-                            } else {
-                                if side > 0 { pending = 2 } else if side == 0, allowShort { pending = -1 }
-                            }
-                            if pending != 0 || !aware { lastExecuted = t }
-                        }
-                    }
-                    let value = cash + Double(side) * qty * close[t]
-                    if value > peak { peak = value }
-                    let i = t - first
-                    eq[i] = value
-                    dd[i] = peak > 0 ? (peak - value) / peak * 100 : 0
-                    pos[i] = Double(side) * qty
-                    t += 1
-                }
+                state.run(from: t, through: chunkEnd, last: last, columns)
+                t = chunkEnd + 1
                 if let cancel, cancel.isCancelled { cancelled = true; return }
                 if let progress {
                     let i = chunkEnd - first
                     progress(BacktestProgress(barsDone: i + 1, barsTotal: total, currentTime: bars.timestamps[chunkEnd],
                                               equity: eq[i], pnl: eq[i] - s.initialCapital,
-                                              tradesClosed: tradeCount, winningTrades: wins))
+                                              tradesClosed: state.tradeCount, winningTrades: state.wins))
                 }
             }
-        }}}}}}}}
+        }}}}}}}
+        let tradeCount = state.tradeCount
         if cancelled { throw .cancelled }
 
         let ts = bars.timestamps
@@ -128,8 +63,103 @@ public enum BacktestEngine {
                          returnPct: r.net / (r.quantity * r.entryPrice) * 100, barsHeld: r.exitBar - r.entryBar,
                          exitReason: r.reason == 0 ? .signal : .endOfData)
         }
-        let curve = EquityCurve(timestamps: Array(ts[first...last]), equity: equity, drawdownPct: drawdown, position: position)
+        // The whole file traded: share the timestamp column instead of copying it.
+        let times = first == 0 && last == ts.count - 1 ? ts : Array(ts[first...last])
+        let curve = EquityCurve(timestamps: times, equity: equity, drawdownPct: EquityCurve.drawdown(equity), position: position)
         return EngineOutput(trades: trades, curve: curve)
+    }
+}
+
+/// Base pointers the loop works on; the output pointers are offset so that bar `t` is at `[t]`.
+struct Columns {
+    let open: UnsafePointer<Double>
+    let close: UnsafePointer<Double>
+    let signal: UnsafePointer<Int8>
+    let confidence: UnsafePointer<Double>
+    let equity: UnsafeMutablePointer<Double>
+    let position: UnsafeMutablePointer<Double>
+    let trades: UnsafeMutablePointer<RawTrade>
+}
+
+/// Portfolio state of the loop: plain values, copied into registers for each chunk.
+struct LoopState {
+    let fee: Double, slip: Double, threshold: Double, fraction: Double
+    let separation: Int
+    let whole: Bool, allowShort: Bool, aware: Bool
+    var cash: Double
+    var side = 0  // +1 long, -1 short, 0 flat
+    var qty = 0.0
+    var pending = 0  // +1 enter long, -1 enter short, 2 exit
+    var lastExecuted = Int.min / 2
+    var entryBar = 0, entryPrice = 0.0, entryFee = 0.0, entrySlip = 0.0
+    var wins = 0
+    var tradeCount = 0
+
+    init(settings s: ExecutionSettings) {
+        fee = s.commission; slip = s.slippage; threshold = s.confidenceThreshold; fraction = s.positionSize
+        separation = s.minSignalSeparation; whole = s.wholeUnits; allowShort = s.allowShort; aware = s.positionAwareness
+        cash = s.initialCapital
+    }
+
+    /// Bars `from...through`; `last` is the final bar of the whole run (forced liquidation).
+    mutating func run(from: Int, through end: Int, last: Int, _ c: Columns) {
+        var st = self  // a local copy the optimiser keeps in registers
+        defer { self = st }
+        for t in from...end {
+            if st.pending != 0 {
+                let price = c.open[t]
+                if st.pending == 2 {
+                    st.closePosition(at: t, price: price, reason: 0, c.trades)
+                } else {
+                    let fill = st.pending > 0 ? price * (1 + st.slip) : price * (1 - st.slip)
+                    var size = st.fraction * st.cash / (fill * (1 + st.fee))
+                    if st.whole { size = size.rounded(.down) }
+                    if fill > 0, size > 0, size.isFinite {
+                        let entryCost = size * fill * st.fee
+                        if st.pending > 0 { st.cash -= size * fill + entryCost } else { st.cash += size * fill - entryCost }
+                        st.side = st.pending
+                        st.qty = size
+                        st.entryBar = t
+                        st.entryPrice = fill
+                        st.entryFee = entryCost
+                        st.entrySlip = size * Swift.abs(fill - price)
+                    }
+                }
+                st.pending = 0
+            }
+            if t == last {
+                if st.side != 0 { st.closePosition(at: t, price: c.close[t], reason: 1, c.trades) }
+            } else {
+                let code = c.signal[t]
+                if code != 0, c.confidence[t] >= st.threshold, t - st.lastExecuted >= st.separation {
+                    if code > 0 {
+                        if st.side < 0 { st.pending = 2 } else if st.side == 0 { st.pending = 1 }
+                    } else {
+                        if st.side > 0 { st.pending = 2 } else if st.side == 0, st.allowShort { st.pending = -1 }
+                    }
+                    if st.pending != 0 || !st.aware { st.lastExecuted = t }
+                }
+            }
+            let value = st.cash + Double(st.side) * st.qty * c.close[t]
+            c.equity[t] = value
+            c.position[t] = Double(st.side) * st.qty
+        }
+    }
+
+    @inline(__always)
+    mutating func closePosition(at t: Int, price: Double, reason: UInt8, _ trades: UnsafeMutablePointer<RawTrade>) {
+        let fill = side > 0 ? price * (1 - slip) : price * (1 + slip)
+        let exitFee = qty * fill * fee
+        if side > 0 { cash += qty * fill - exitFee } else { cash -= qty * fill + exitFee }
+        let gross = side > 0 ? qty * (fill - entryPrice) : qty * (entryPrice - fill)
+        let net = gross - entryFee - exitFee
+        if net > 0 { wins += 1 }
+        trades[tradeCount] = RawTrade(side: Int8(side), reason: reason, entryBar: entryBar, exitBar: t, entryPrice: entryPrice,
+                                      exitPrice: fill, quantity: qty, gross: gross, commission: entryFee + exitFee,
+                                      slippage: entrySlip + qty * Swift.abs(fill - price), net: net)
+        tradeCount += 1
+        side = 0
+        qty = 0
     }
 }
 
@@ -156,6 +186,18 @@ public struct EquityCurve: Sendable, Equatable, Codable {
     public var drawdownPct: [Double]
     /// Signed units held after the bar (negative when short).
     public var position: [Double]
+
+    /// Percent below the running peak: `(peak - equity) * (100 / peak)`, 0 while the peak is not positive.
+    public static func drawdown(_ equity: [Double]) -> [Double] {
+        [Double](unsafeUninitializedCapacity: equity.count) { out, n in
+            var peak = -Double.infinity, scale = 0.0
+            for (t, value) in equity.enumerated() {
+                if value > peak { peak = value; scale = peak > 0 ? 100 / peak : 0 }
+                out[t] = (peak - value) * scale
+            }
+            n = equity.count
+        }
+    }
 
     public init(timestamps: [Int64], equity: [Double], drawdownPct: [Double], position: [Double]) {
         self.timestamps = timestamps

@@ -86,54 +86,82 @@ public enum CSVLoader {
 
         var line = 1
         var row = (Int64(0), 0.0, 0.0, 0.0, 0.0, 0.0)
-        while pos < end {
-            line += 1
-            let eol = lineEnd(base, pos, end)
-            var stop = eol
-            if stop > pos, base[stop - 1] == 0x0D { stop -= 1 }  // CRLF
-            if stop == pos { pos = eol + 1; continue }  // blank line
-            var field = pos
-            for (k, role) in roles.enumerated() {
-                let column = requiredColumns[role]
-                var fieldEnd = field
-                while fieldEnd < stop, base[fieldEnd] != 0x2C { fieldEnd += 1 }
-                if k < roles.count - 1, fieldEnd >= stop {
-                    throw .dataInvalid(file: fileName, line: line, column: requiredColumns[roles[k + 1]],
-                                       message: "missing value: expected \(roles.count) fields, found \(k + 1)")
-                }
-                if role == 0 {
-                    guard let t = UTCTime.parse(UnsafeBufferPointer(start: base + field, count: fieldEnd - field)) else {
-                        throw .dataInvalid(file: fileName, line: line, column: column,
-                                           message: "unparsable timestamp '\(text(base, field, fieldEnd))': expected ISO-8601 UTC such as 2004-08-19T00:00:00Z or 2004-08-19")
+        let fieldCount = roles.count
+        try roles.withUnsafeBufferPointer { (roles: UnsafeBufferPointer<Int>) throws(KtrdrError) in
+            while pos < end {
+                line += 1
+                let eol = lineEnd(base, pos, end)
+                var stop = eol
+                if stop > pos, base[stop - 1] == 0x0D { stop -= 1 }  // CRLF
+                if stop == pos { pos = eol + 1; continue }  // blank line
+                var field = pos
+                for k in 0..<fieldCount {
+                    let role = roles[k]
+                    var fieldEnd = field
+                    while fieldEnd < stop, base[fieldEnd] != 0x2C { fieldEnd += 1 }
+                    if k < fieldCount - 1, fieldEnd >= stop {
+                        throw .dataInvalid(file: fileName, line: line, column: requiredColumns[roles[k + 1]],
+                                           message: "missing value: expected \(fieldCount) fields, found \(k + 1)")
                     }
-                    row.0 = t
-                } else {
-                    let value = try number(base, field, fieldEnd, fileName: fileName, line: line, column: column)
-                    switch role {
-                    case 1: row.1 = value
-                    case 2: row.2 = value
-                    case 3: row.3 = value
-                    case 4: row.4 = value
-                    default: row.5 = value
+                    if role == 0 {
+                        guard let t = timestamp(base, field, fieldEnd) else {
+                            throw .dataInvalid(file: fileName, line: line, column: "timestamp",
+                                               message: "unparsable timestamp '\(text(base, field, fieldEnd))': expected ISO-8601 UTC such as 2004-08-19T00:00:00Z or 2004-08-19")
+                        }
+                        row.0 = t
+                    } else {
+                        let value = try number(base, field, fieldEnd, role: role, fileName: fileName, line: line)
+                        switch role {
+                        case 1: row.1 = value
+                        case 2: row.2 = value
+                        case 3: row.3 = value
+                        case 4: row.4 = value
+                        default: row.5 = value
+                        }
                     }
+                    field = fieldEnd + 1
                 }
-                field = fieldEnd + 1
+                if field <= stop {
+                    throw .dataInvalid(file: fileName, line: line, column: "-", message: "too many fields: expected \(fieldCount)")
+                }
+                if let last = ts.last, row.0 <= last {
+                    throw .dataInvalid(file: fileName, line: line, column: "timestamp",
+                                       message: "timestamp \(UTCTime.iso(row.0)) is not after the previous one \(UTCTime.iso(last)): timestamps must strictly increase")
+                }
+                if row.2 < row.3 {
+                    throw .dataInvalid(file: fileName, line: line, column: "high", message: "high \(row.2) is below low \(row.3)")
+                }
+                ts.append(row.0); o.append(row.1); h.append(row.2); l.append(row.3); c.append(row.4); v.append(row.5)
+                pos = eol + 1
             }
-            if field <= stop {
-                throw .dataInvalid(file: fileName, line: line, column: "-", message: "too many fields: expected \(roles.count)")
-            }
-            if let last = ts.last, row.0 <= last {
-                throw .dataInvalid(file: fileName, line: line, column: "timestamp",
-                                   message: "timestamp \(UTCTime.iso(row.0)) is not after the previous one \(UTCTime.iso(last)): timestamps must strictly increase")
-            }
-            if row.2 < row.3 {
-                throw .dataInvalid(file: fileName, line: line, column: "high", message: "high \(row.2) is below low \(row.3)")
-            }
-            ts.append(row.0); o.append(row.1); h.append(row.2); l.append(row.3); c.append(row.4); v.append(row.5)
-            pos = eol + 1
         }
         return Bars(timestamps: ts, open: o, high: h, low: l, close: c, volume: v)
     }
+
+    /// `YYYY-MM-DDTHH:MM:SSZ` parsed inline (the common case); anything else goes through
+    /// the general `UTCTime.parse`.
+    @inline(__always)
+    private static func timestamp(_ b: UnsafePointer<UInt8>, _ start: Int, _ stop: Int) -> Int64? {
+        let p = b + start
+        if stop - start == 20, p[4] == 0x2D, p[7] == 0x2D, p[10] == 0x54, p[13] == 0x3A, p[16] == 0x3A, p[19] == 0x5A {
+            @inline(__always) func d(_ i: Int) -> Int { Int(p[i] &- 48) }
+            let separators: UInt32 = 1 << 4 | 1 << 7 | 1 << 10 | 1 << 13 | 1 << 16
+            var ok = true
+            for i in 0..<19 where separators & (1 << UInt32(i)) == 0 && p[i] &- 48 > 9 { ok = false }
+            if ok {
+                let y = d(0) * 1000 + d(1) * 100 + d(2) * 10 + d(3), mo = d(5) * 10 + d(6), day = d(8) * 10 + d(9)
+                let hh = d(11) * 10 + d(12), mm = d(14) * 10 + d(15), ss = d(17) * 10 + d(18)
+                if mo >= 1, mo <= 12, day >= 1, day <= UTCTime.daysInMonth(y, mo), hh < 24, mm < 60, ss < 60 {
+                    return UTCTime.days(year: y, month: mo, day: day) * 86_400 + Int64(hh * 3600 + mm * 60 + ss)
+                }
+                return nil
+            }
+        }
+        return UTCTime.parse(UnsafeBufferPointer(start: p, count: stop - start))
+    }
+
+    /// Powers of ten exactly representable as Double.
+    private static let exactPowers: [Double] = (0...22).map { k in (0..<k).reduce(1.0) { acc, _ in acc * 10 } }
 
     @inline(__always)
     private static func lineEnd(_ base: UnsafePointer<UInt8>, _ from: Int, _ end: Int) -> Int {
@@ -150,9 +178,40 @@ public enum CSVLoader {
         (b &- 0x30) <= 9 || b == 0x2E || b == 0x2D || b == 0x2B || b == 0x45 || b == 0x65
     }
 
+    /// A non-negative decimal. Plain decimals with at most 15 significant digits take
+    /// Clinger's fast path (an exact integer divided by an exact power of ten: one correctly
+    /// rounded operation, so bit-identical to strtod); everything else goes to strtod.
     @inline(__always)
-    private static func number(_ base: UnsafePointer<UInt8>, _ start: Int, _ stop: Int,
-                               fileName: String, line: Int, column: String) throws(KtrdrError) -> Double {
+    private static func number(_ base: UnsafePointer<UInt8>, _ start: Int, _ stop: Int, role: Int,
+                               fileName: String, line: Int) throws(KtrdrError) -> Double {
+        var i = start
+        var mantissa: UInt64 = 0
+        var digits = 0, fraction = 0
+        var seenPoint = false, plain = stop > start && stop - start <= 24
+        if plain, base[i] == 0x2B { i += 1 }
+        while plain, i < stop {
+            let c = base[i]
+            let d = c &- 0x30
+            if d <= 9 {
+                if mantissa != 0 || d != 0 { digits += 1 }
+                mantissa = mantissa &* 10 &+ UInt64(d)
+                if seenPoint { fraction += 1 }
+            } else if c == 0x2E, !seenPoint {
+                seenPoint = true
+            } else {
+                plain = false
+            }
+            i += 1
+        }
+        if plain, digits <= 15, fraction <= 22, stop > start, base[stop - 1] != 0x2E || stop - start > 1 {
+            return Double(mantissa) / exactPowers[fraction]
+        }
+        return try slowNumber(base, start, stop, role: role, fileName: fileName, line: line)
+    }
+
+    private static func slowNumber(_ base: UnsafePointer<UInt8>, _ start: Int, _ stop: Int, role: Int,
+                                   fileName: String, line: Int) throws(KtrdrError) -> Double {
+        let column = requiredColumns[role]
         var ok = stop > start
         var k = start
         while ok, k < stop { ok = isNumberChar(base[k]); k += 1 }

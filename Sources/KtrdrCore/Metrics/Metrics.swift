@@ -50,25 +50,35 @@ extension Metrics {
         let trades = output.trades
         let final = eq.last ?? initialCapital
 
-        // Per-bar returns r_t = eq[t]/eq[t-1] - 1, t >= 1 (SMA_CROSSOVER.md §6).
-        var n = 0, mean = 0.0, m2 = 0.0, downSq = 0.0
-        for t in 1..<max(eq.count, 1) where eq[t - 1] != 0 {
-            let r = eq[t] / eq[t - 1] - 1
-            n += 1
-            let delta = r - mean
-            mean += delta / Double(n)
-            m2 += delta * (r - mean)
-            if r < 0 { downSq += r * r }
+        // Per-bar returns r_t = eq[t]/eq[t-1] - 1, t >= 1 (SMA_CROSSOVER.md §6), in one pass
+        // with sums shifted by the first return (stable, and one division per bar).
+        var n = 0, shift = 0.0, sum = 0.0, sumSq = 0.0, downSq = 0.0
+        eq.withUnsafeBufferPointer { e in
+            guard e.count > 1 else { return }
+            shift = e[0] != 0 ? e[1] / e[0] - 1 : 0
+            for t in 1..<e.count where e[t - 1] != 0 {
+                let r = e[t] / e[t - 1] - 1
+                let d = r - shift
+                sum += d
+                sumSq += d * d
+                downSq += r < 0 ? r * r : 0
+                n += 1
+            }
         }
-        let sd = n > 1 ? (m2 / Double(n - 1)).squareRoot() : 0
+        let mean = n > 0 ? shift + sum / Double(n) : 0
+        let variance = n > 1 ? max(0, (sumSq - sum * sum / Double(n)) / Double(n - 1)) : 0
+        let sd = variance.squareRoot()
         let ann = barsPerYear.squareRoot()
         let downside = n > 0 ? (downSq / Double(n)).squareRoot() : 0
 
-        var peak = -Double.infinity, maxDDPct = 0.0, maxDD = 0.0, longest = 0, underwater = 0
-        for value in eq {
-            if value >= peak { peak = value; underwater = 0 } else { underwater += 1; longest = max(longest, underwater) }
-            let pct = peak > 0 ? (peak - value) / peak * 100 : 0
-            if pct > maxDDPct { maxDDPct = pct; maxDD = peak - value }
+        // Drawdown from the curve's own column, so the metric equals max(drawdown_pct).
+        var maxDDPct = 0.0, maxDD = 0.0, longest = 0, underwater = 0, peak = -Double.infinity
+        output.curve.drawdownPct.withUnsafeBufferPointer { dd in
+            for t in 0..<dd.count {
+                let value = eq[t]
+                if value >= peak { peak = value; underwater = 0 } else { underwater += 1; if underwater > longest { longest = underwater } }
+                if dd[t] > maxDDPct { maxDDPct = dd[t]; maxDD = peak - value }
+            }
         }
 
         let years = Double(spanSeconds) / (365.25 * 86_400)

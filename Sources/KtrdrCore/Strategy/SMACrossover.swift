@@ -20,33 +20,59 @@ public struct SMACrossover: SignalStrategy {
     public func computeSignals(bars: Bars, signal: UnsafeMutableBufferPointer<Int8>,
                                confidence: UnsafeMutableBufferPointer<Double>) throws(KtrdrError) {
         let n = bars.count
-        var fast = [Double](repeating: .nan, count: n)
-        var slow = [Double](repeating: .nan, count: n)
+        guard n > 0 else { return }
+        // Both SMAs are computed block by block into a small scratch buffer and compared at
+        // once, so the columns are streamed through the cache a single time.
         bars.close.withUnsafeBufferPointer { close in
-            fast.withUnsafeMutableBufferPointer { Self.windowMean(close, period: fastPeriod, into: $0) }
-            slow.withUnsafeMutableBufferPointer { Self.windowMean(close, period: slowPeriod, into: $0) }
-        }
-        fast.withUnsafeBufferPointer { f in
-            slow.withUnsafeBufferPointer { s in
-                if n > 0 { signal[0] = SignalCode.hold; confidence[0] = 1 }
-                for t in 1..<max(n, 1) {
-                    let up = f[t - 1] <= s[t - 1] && f[t] > s[t]
-                    let down = f[t - 1] >= s[t - 1] && f[t] < s[t]
-                    signal[t] = up ? SignalCode.buy : (down ? SignalCode.sell : SignalCode.hold)
-                    confidence[t] = 1
+            withUnsafeTemporaryAllocation(of: Double.self, capacity: 2 * Self.block) { scratch in
+                let fast = scratch.baseAddress!, slow = fast + Self.block
+                var prevFast = Double.nan, prevSlow = Double.nan
+                var t = 0
+                while t < n {
+                    let count = Swift.min(Self.block, n - t)
+                    Self.windowMeans(close, period: fastPeriod, from: t, count: count, into: fast)
+                    Self.windowMeans(close, period: slowPeriod, from: t, count: count, into: slow)
+                    for i in 0..<count {
+                        let f = fast[i], s = slow[i]
+                        let up = prevFast <= prevSlow && f > s
+                        let down = prevFast >= prevSlow && f < s
+                        signal[t + i] = up ? SignalCode.buy : (down ? SignalCode.sell : SignalCode.hold)
+                        confidence[t + i] = 1
+                        prevFast = f
+                        prevSlow = s
+                    }
+                    t += count
                 }
             }
         }
     }
 
-    /// `out[t] = (x[t-n+1] + … + x[t]) / n` summed left to right from 0.0; NaN for `t < n-1`.
+    static let block = 256
+
+    /// Window means for bars `from..<from+count` into `out[0..<count]` (NaN before the window fills).
+    static func windowMeans(_ x: UnsafeBufferPointer<Double>, period n: Int, from: Int, count: Int, into out: UnsafeMutablePointer<Double>) {
+        var i = 0
+        while i < count, from + i < n - 1 { out[i] = .nan; i += 1 }
+        guard i < count, let base = x.baseAddress else { return }
+        windowMean(base, period: n, range: (from + i)..<(from + count), into: out + i)
+    }
+
+    /// The whole column (NaN for `t < n-1`), for callers that want the series itself.
     public static func windowMean(_ x: UnsafeBufferPointer<Double>, period n: Int, into out: UnsafeMutableBufferPointer<Double>) {
-        let count = x.count
-        guard n >= 1, count >= n, let base = x.baseAddress, let dst = out.baseAddress else { return }
+        guard n >= 1, let base = x.baseAddress, let dst = out.baseAddress else { return }
+        for t in 0..<min(n - 1, x.count) { dst[t] = .nan }
+        guard x.count >= n else { return }
+        windowMean(base, period: n, range: (n - 1)..<x.count, into: dst + (n - 1))
+    }
+
+    /// `out[t - range.lowerBound] = (x[t-n+1] + … + x[t]) / n`, summed left to right from 0.0,
+    /// for every `t` in `range` (which must start at or after `n-1`).
+    static func windowMean(_ base: UnsafePointer<Double>, period n: Int, range: Range<Int>, into dst: UnsafeMutablePointer<Double>) {
         let raw = UnsafeRawPointer(base)
         let dn = Double(n)
         let stride = MemoryLayout<Double>.stride
-        var t = n - 1
+        var t = range.lowerBound
+        let count = range.upperBound
         // 16 bars per step: four independent 4-lane accumulators keep the FP adders busy.
         while t + 16 <= count {
             var a = SIMD4<Double>(repeating: 0), b = a, c = a, d = a
@@ -59,7 +85,7 @@ public struct SMACrossover: SignalStrategy {
                 d += (p + 12 * stride).loadUnaligned(as: SIMD4<Double>.self)
                 k += 1
             }
-            let o = UnsafeMutableRawPointer(dst + t)
+            let o = UnsafeMutableRawPointer(dst + (t - range.lowerBound))
             o.storeBytes(of: a / dn, as: SIMD4<Double>.self)
             (o + 4 * stride).storeBytes(of: b / dn, as: SIMD4<Double>.self)
             (o + 8 * stride).storeBytes(of: c / dn, as: SIMD4<Double>.self)
@@ -69,7 +95,7 @@ public struct SMACrossover: SignalStrategy {
         while t < count {
             var s = 0.0
             for k in (t - n + 1)...t { s += base[k] }
-            dst[t] = s / dn
+            dst[t - range.lowerBound] = s / dn
             t += 1
         }
     }

@@ -1,0 +1,82 @@
+import ArgumentParser
+import Foundation
+import KtrdrCore
+
+/// `ktrdr-bench`: engine and loader throughput, medians over repeated runs.
+/// Run in release: `swift run -c release ktrdr-bench`.
+@main
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ktrdr-bench",
+        abstract: "Measure engine throughput (sma_crossover, data in memory) and CSV load speed.")
+
+    @Option(help: "Bar counts for the engine benchmark, comma-separated.")
+    var sizes = "1000000,10000000"
+    @Option(help: "Repetitions per measurement (the median is reported).")
+    var repeats = 7
+    @Option(help: "CSV file for the load benchmark (generated if missing).")
+    var csv = "data/SYNTH_1m.csv"
+    @Option(help: "Strategy file for the engine benchmark.")
+    var strategy = "strategies/sma_crossover.yaml"
+    @Flag(help: "Print one JSON object per measurement instead of a table.")
+    var json = false
+
+    func run() throws {
+        Allocator.tuneForColumns()  // as ktrdrd and ktrdrctl do at startup
+        let config = try StrategyLoader.load(path: strategy)
+        var settings = config.executionSettings(initialCapital: 100_000, commission: 0.001, slippage: 0)
+        settings.positionSize = 1.0
+        for size in sizes.split(separator: ",").compactMap({ Int($0) }) {
+            let bars = SyntheticData(bars: size).generate()
+            let impl = try StrategyFactory.make(config)
+            var trades = 0
+            var finalEquity = 0.0
+            let times = measure(repeats) {
+                let (signal, confidence) = try! impl.signals(for: bars)
+                let out = try! BacktestEngine.run(bars: bars, first: 0, last: bars.count - 1, signal: signal, confidence: confidence,
+                                                  settings: settings)
+                let m = Metrics.compute(output: out, initialCapital: settings.initialCapital, barsPerYear: Timeframe.m1.barsPerYear,
+                                        spanSeconds: bars.timestamps.last! - bars.timestamps[0], firstOpen: bars.open[0],
+                                        lastClose: bars.close.last!)
+                trades = m.totalTrades
+                finalEquity = m.finalEquity
+            }
+            let signalTimes = measure(repeats) { _ = try! impl.signals(for: bars) }
+            report("engine_sma_crossover", size: size, seconds: times, unit: "bars/s", count: Double(size),
+                   extra: "trades=\(trades) final_equity=\(finalEquity) signals_only_median_ms=\(String(format: "%.2f", median(signalTimes) * 1000))")
+        }
+        if !FileManager.default.fileExists(atPath: csv) {
+            try SyntheticData(bars: 1_000_000).write(to: csv)
+        }
+        let bytes = Double((try FileManager.default.attributesOfItem(atPath: csv)[.size] as? NSNumber)?.intValue ?? 0)
+        var rows = 0
+        let loadTimes = measure(repeats) { rows = try! CSVLoader.load(path: csv).count }
+        report("csv_load", size: rows, seconds: loadTimes, unit: "MB/s", count: bytes / 1e6, extra: "file=\(csv) bytes=\(Int(bytes))")
+    }
+
+    func measure(_ n: Int, _ body: () -> Void) -> [Double] {
+        body()  // warm-up: page in data, fill caches
+        return (0..<n).map { _ in
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            body()
+            return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        }
+    }
+
+    func median(_ xs: [Double]) -> Double {
+        let s = xs.sorted()
+        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+    }
+
+    func report(_ name: String, size: Int, seconds: [Double], unit: String, count: Double, extra: String) {
+        let med = median(seconds)
+        let rate = count / med
+        if json {
+            print("{\"bench\":\"\(name)\",\"size\":\(size),\"median_s\":\(med),\"min_s\":\(seconds.min()!),\"max_s\":\(seconds.max()!),\"rate\":\(rate),\"unit\":\"\(unit)\"}")
+        } else {
+            let r = unit == "bars/s" ? String(format: "%.1fM bars/s", rate / 1e6) : String(format: "%.0f %@", rate, unit)
+            print(String(format: "%-22@ %11d  median %9.3f ms  (min %.3f, max %.3f)  %@  %@", name as NSString, size, med * 1000,
+                         seconds.min()! * 1000, seconds.max()! * 1000, r as NSString, extra as NSString))
+        }
+    }
+}
