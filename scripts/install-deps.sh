@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the Debian packages ktrdrd needs to build and test. Idempotent: does nothing
+# when everything is present. Needs root (or sudo) only when something is missing.
+set -euo pipefail
+packages=(python3 libsqlite3-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ] && [ "${CI:-}" != "true" ]; then
+  exit 0
+fi
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+if ! command -v swift >/dev/null 2>&1; then
+  echo "error: swift is not on PATH; install a Swift 6 toolchain (https://swift.org/install) first" >&2
+  exit 1
+fi
