@@ -41,6 +41,42 @@ final class SMACrossoverContractTests: XCTestCase {
         XCTAssertEqual(r.metrics.totalTrades, 33)
     }
 
+    /// The contract's definition, written plainly: canonical window sums on every bar.
+    static func canonicalSignals(_ c: [Double], fast: Int = 10, slow: Int = 30) -> [Int8] {
+        func sma(_ n: Int, _ t: Int) -> Double {
+            guard t >= n - 1 else { return .nan }
+            var s = 0.0
+            for k in (t - n + 1)...t { s += c[k] }
+            return s / Double(n)
+        }
+        var out = [Int8](repeating: 0, count: c.count)
+        for t in 1..<c.count {
+            let f0 = sma(fast, t - 1), s0 = sma(slow, t - 1), f1 = sma(fast, t), s1 = sma(slow, t)
+            if f0 <= s0 && f1 > s1 { out[t] = 1 } else if f0 >= s0 && f1 < s1 { out[t] = -1 }
+        }
+        return out
+    }
+
+    /// The running-sum fast path decides exactly like the canonical sums, ties included.
+    func testFastCrossoverPathIsBitIdenticalToCanonicalSums() throws {
+        var series: [(String, [Double])] = [
+            ("GOOG", try Repo.bars("GOOG_1d").close), ("EURUSD", try Repo.bars("EURUSD_1h").close),
+            ("SYNTH", SyntheticData(bars: 200_000, seed: 7).generate().close),
+        ]
+        // Period-10 pattern on a 0.0001 tick: SMA10 == SMA30 in exact arithmetic on every bar,
+        // so every relation is a tie decided by rounding.
+        series.append(("ties", (0..<5_000).map { 1.1 + Double([0, 3, 1, 4, 1, 5, 9, 2, 6, 5][$0 % 10]) * 0.0001 + Double($0 / 1000) * 0.0001 }))
+        series.append(("flat", [Double](repeating: 42.4242, count: 2_000)))
+        for (name, close) in series {
+            let bars = Bars(timestamps: (0..<close.count).map(Int64.init), open: close, high: close, low: close, close: close,
+                            volume: [Double](repeating: 0, count: close.count))
+            let ours = try SMACrossover().signals(for: bars).signal
+            let reference = Self.canonicalSignals(close)
+            XCTAssertEqual(ours, reference, name)
+            if name == "SYNTH" { XCTAssertGreaterThan(reference.filter { $0 != 0 }.count, 1_000) }
+        }
+    }
+
     func testGOOGMatchesIndependentPython() throws { try compareWithPython("GOOG_1d") }
     func testEURUSDHourlyMatchesIndependentPython() throws { try compareWithPython("EURUSD_1h") }
 
