@@ -43,7 +43,7 @@ struct Bench: ParsableCommand {
             }
             let signalTimes = measure(repeats) { _ = try! impl.signals(for: bars) }
             report("engine_sma_crossover", size: size, seconds: times, unit: "bars/s", count: Double(size),
-                   extra: "trades=\(trades) final_equity=\(finalEquity) signals_only_median_ms=\(String(format: "%.2f", median(signalTimes) * 1000))")
+                   extra: ["trades": "\(trades)", "final_equity": "\(finalEquity)", "signals_only_median_ms": String(format: "%.2f", median(signalTimes) * 1000)])
         }
         if !FileManager.default.fileExists(atPath: csv) {
             try SyntheticData(bars: 1_000_000).write(to: csv)
@@ -51,7 +51,7 @@ struct Bench: ParsableCommand {
         let bytes = Double((try FileManager.default.attributesOfItem(atPath: csv)[.size] as? NSNumber)?.intValue ?? 0)
         var rows = 0
         let loadTimes = measure(repeats) { rows = try! CSVLoader.load(path: csv).count }
-        report("csv_load", size: rows, seconds: loadTimes, unit: "MB/s", count: bytes / 1e6, extra: "file=\(csv) bytes=\(Int(bytes))")
+        report("csv_load", size: rows, seconds: loadTimes, unit: "MB/s", count: bytes / 1e6, extra: ["bytes": "\(Int(bytes))"])
     }
 
     func measure(_ n: Int, _ body: () -> Void) -> [Double] {
@@ -68,15 +68,17 @@ struct Bench: ParsableCommand {
         return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
     }
 
-    func report(_ name: String, size: Int, seconds: [Double], unit: String, count: Double, extra: String) {
+    func report(_ name: String, size: Int, seconds: [Double], unit: String, count: Double, extra: [String: String]) {
+        let extraJSON = extra.sorted { $0.key < $1.key }.map { ",\"\($0.key)\":\($0.value)" }.joined()
+        let extraText = extra.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         let med = median(seconds)
         let rate = count / med
         if json {
-            print("{\"bench\":\"\(name)\",\"size\":\(size),\"median_s\":\(med),\"min_s\":\(seconds.min()!),\"max_s\":\(seconds.max()!),\"rate\":\(rate),\"unit\":\"\(unit)\"}")
+            print("{\"bench\":\"\(name)\",\"size\":\(size),\"median_s\":\(med),\"min_s\":\(seconds.min()!),\"max_s\":\(seconds.max()!),\"rate\":\(rate),\"unit\":\"\(unit)\"\(extraJSON)}")
         } else {
             let r = unit == "bars/s" ? String(format: "%.1fM bars/s", rate / 1e6) : String(format: "%.0f %@", rate, unit)
             print(String(format: "%-22@ %11d  median %9.3f ms  (min %.3f, max %.3f)  %@  %@", name as NSString, size, med * 1000,
-                         seconds.min()! * 1000, seconds.max()! * 1000, r as NSString, extra as NSString))
+                         seconds.min()! * 1000, seconds.max()! * 1000, r as NSString, extraText as NSString))
         }
     }
 }

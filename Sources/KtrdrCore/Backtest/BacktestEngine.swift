@@ -12,10 +12,11 @@ public enum BacktestEngine {
     public static let chunk = 2048
 
     /// Executes `signal`/`confidence` over `bars[first...last]` (earlier bars are warm-up only).
+    /// An empty `confidence` means every signal has confidence 1 (strategies without one).
     public static func run(bars: Bars, first: Int, last: Int, signal: [Int8], confidence: [Double],
                            settings s: ExecutionSettings, progress: ProgressSink? = nil,
                            cancel: CancellationToken? = nil) throws(KtrdrError) -> EngineOutput {
-        precondition(first >= 0 && last < bars.count && first <= last && signal.count == bars.count && confidence.count == bars.count)
+        precondition(first >= 0 && last < bars.count && first <= last && signal.count == bars.count && (confidence.isEmpty || confidence.count == bars.count))
         let total = last - first + 1
         // Every slot is written by the loop, so the columns skip zero-filling.
         var equity = [Double](unsafeUninitializedCapacity: total) { _, n in n = total }
@@ -35,7 +36,7 @@ public enum BacktestEngine {
         position.withUnsafeMutableBufferPointer { pos in
         raw.withUnsafeMutableBufferPointer { trades in
             let columns = Columns(open: open.baseAddress!, close: close.baseAddress!, signal: sig.baseAddress!,
-                                  confidence: conf.baseAddress!, equity: eq.baseAddress! - first,
+                                  confidence: confidence.isEmpty ? nil : conf.baseAddress, equity: eq.baseAddress! - first,
                                   position: pos.baseAddress! - first, trades: trades.baseAddress!)
             var t = first
             while t <= last {
@@ -75,7 +76,8 @@ struct Columns {
     let open: UnsafePointer<Double>
     let close: UnsafePointer<Double>
     let signal: UnsafePointer<Int8>
-    let confidence: UnsafePointer<Double>
+    /// nil: every signal has confidence 1.
+    let confidence: UnsafePointer<Double>?
     let equity: UnsafeMutablePointer<Double>
     let position: UnsafeMutablePointer<Double>
     let trades: UnsafeMutablePointer<RawTrade>
@@ -131,7 +133,7 @@ struct LoopState {
                 if st.side != 0 { st.closePosition(at: t, price: c.close[t], reason: 1, c.trades) }
             } else {
                 let code = c.signal[t]
-                if code != 0, c.confidence[t] >= st.threshold, t - st.lastExecuted >= st.separation {
+                if code != 0, (c.confidence?[t] ?? 1) >= st.threshold, t - st.lastExecuted >= st.separation {
                     if code > 0 {
                         if st.side < 0 { st.pending = 2 } else if st.side == 0 { st.pending = 1 }
                     } else {

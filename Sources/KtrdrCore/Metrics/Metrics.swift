@@ -54,15 +54,37 @@ extension Metrics {
         // with sums shifted by the first return (stable, and one division per bar).
         var n = 0, shift = 0.0, sum = 0.0, sumSq = 0.0, downSq = 0.0
         eq.withUnsafeBufferPointer { e in
-            guard e.count > 1 else { return }
+            guard e.count > 1, let base = e.baseAddress else { return }
             shift = e[0] != 0 ? e[1] / e[0] - 1 : 0
-            for t in 1..<e.count where e[t - 1] != 0 {
-                let r = e[t] / e[t - 1] - 1
-                let d = r - shift
-                sum += d
-                sumSq += d * d
-                downSq += r < 0 ? r * r : 0
-                n += 1
+            // Four returns at a time; a zero previous equity (no defined return) is masked out.
+            let raw = UnsafeRawPointer(base)
+            let step = MemoryLayout<Double>.stride
+            var vSum = SIMD4<Double>(), vSq = SIMD4<Double>(), vDown = SIMD4<Double>(), vN = SIMD4<Double>()
+            let vShift = SIMD4<Double>(repeating: shift)
+            var t = 1
+            while t + 4 <= e.count {
+                let prev = (raw + (t - 1) * step).loadUnaligned(as: SIMD4<Double>.self)
+                let cur = (raw + t * step).loadUnaligned(as: SIMD4<Double>.self)
+                let valid = prev .!= 0
+                let r = cur / prev.replacing(with: 1, where: .!valid) - 1
+                let d = (r - vShift).replacing(with: 0, where: .!valid)
+                vSum += d
+                vSq += d * d
+                vDown += (r * r).replacing(with: 0, where: .!(valid .& (r .< 0)))
+                vN += SIMD4<Double>(repeating: 1).replacing(with: 0, where: .!valid)
+                t += 4
+            }
+            sum = vSum.sum(); sumSq = vSq.sum(); downSq = vDown.sum(); n = Int(vN.sum())
+            while t < e.count {
+                if e[t - 1] != 0 {
+                    let r = e[t] / e[t - 1] - 1
+                    let d = r - shift
+                    sum += d
+                    sumSq += d * d
+                    downSq += r < 0 ? r * r : 0
+                    n += 1
+                }
+                t += 1
             }
         }
         let mean = n > 0 ? shift + sum / Double(n) : 0

@@ -18,6 +18,7 @@ public struct SMACrossover: SignalStrategy {
 
     public var name: String { "sma_crossover" }
     public var warmupBars: Int { max(fastPeriod, slowPeriod) }
+    public var providesConfidence: Bool { false }
 
     static let reseed = 256
 
@@ -25,8 +26,7 @@ public struct SMACrossover: SignalStrategy {
                                confidence: UnsafeMutableBufferPointer<Double>) throws(KtrdrError) {
         bars.close.withUnsafeBufferPointer { close in
             guard let x = close.baseAddress else { return }
-            Self.crossovers(x, count: close.count, fast: fastPeriod, slow: slowPeriod, signal: signal.baseAddress!,
-                            confidence: confidence.baseAddress!)
+            Self.crossovers(x, count: close.count, fast: fastPeriod, slow: slowPeriod, signal: signal.baseAddress!)
         }
     }
 
@@ -41,9 +41,9 @@ public struct SMACrossover: SignalStrategy {
     }
 
     static func crossovers(_ x: UnsafePointer<Double>, count n: Int, fast nf: Int, slow ns: Int,
-                           signal: UnsafeMutablePointer<Int8>, confidence: UnsafeMutablePointer<Double>) {
+                           signal: UnsafeMutablePointer<Int8>) {
         let longest = max(nf, ns)
-        for t in 0..<min(n, longest) { signal[t] = SignalCode.hold; confidence[t] = 1 }
+        for t in 0..<min(n, longest) { signal[t] = SignalCode.hold }
         guard n >= longest else { return }
         // Error bound of the running means against the canonical ones, for inputs bounded by M:
         // canonical sum error <= n^2 eps M, running drift over R steps <= R (n+2) eps M, plus the
@@ -62,11 +62,11 @@ public struct SMACrossover: SignalStrategy {
             for t in longest..<n {
                 let rel = canonicalRelation(x, at: t, fast: nf, slow: ns)
                 signal[t] = decide(prev, rel)
-                confidence[t] = 1
                 prev = rel
             }
             return
         }
+        let table = decisionTable()
         var prev = canonicalRelation(x, at: longest - 1, fast: nf, slow: ns)
         var t = longest
         while t < n {
@@ -79,9 +79,10 @@ public struct SMACrossover: SignalStrategy {
                 sf += x[t] - x[t - nf]
                 ss += x[t] - x[t - ns]
                 let d = sf * invF - ss * invS
-                let rel: Int8 = d > delta ? 1 : (d < -delta ? -1 : canonicalRelation(x, at: t, fast: nf, slow: ns))
-                signal[t] = decide(prev, rel)
-                confidence[t] = 1
+                // Branch-free in the common case; only near-ties take the canonical path.
+                var rel = Int8(truncatingIfNeeded: (d > delta ? 1 : 0) - (d < -delta ? 1 : 0))
+                if rel == 0 { rel = canonicalRelation(x, at: t, fast: nf, slow: ns) }
+                signal[t] = lookup(table, prev, rel)
                 prev = rel
                 t += 1
             }
@@ -89,10 +90,28 @@ public struct SMACrossover: SignalStrategy {
     }
 
     /// crossUp: previous `fast <= slow`, now `fast > slow`; crossDown mirrored. Undefined (2) never crosses.
-    @inline(__always)
     static func decide(_ prev: Int8, _ rel: Int8) -> Int8 {
         if rel == 1 && (prev == -1 || prev == 0) { return SignalCode.buy }
         if rel == -1 && (prev == 1 || prev == 0) { return SignalCode.sell }
         return SignalCode.hold
+    }
+
+    /// `decide` for every (prev, rel) in {-1, 0, 1, 2}², packed 4 bits per entry as signal+1,
+    /// indexed by `(prev+1)*4 + (rel+1)`: a branch-free lookup for the hot loop.
+    static func decisionTable() -> UInt64 {
+        var table: UInt64 = 0
+        for prev in Int8(-1)...2 {
+            for rel in Int8(-1)...2 {
+                let index = UInt64((Int(prev) + 1) * 4 + Int(rel) + 1)
+                table |= UInt64(Int(decide(prev, rel)) + 1) << (4 * index)
+            }
+        }
+        return table
+    }
+
+    @inline(__always)
+    static func lookup(_ table: UInt64, _ prev: Int8, _ rel: Int8) -> Int8 {
+        let index = UInt64(truncatingIfNeeded: (Int(prev) + 1) * 4 + Int(rel) + 1)
+        return Int8(truncatingIfNeeded: (table >> (4 * index)) & 0xF) - 1
     }
 }

@@ -14,16 +14,23 @@ public protocol SignalStrategy: Sendable {
     var name: String { get }
     /// Bars of history needed before the first bar that can carry a signal.
     var warmupBars: Int { get }
+    /// False for strategies whose every signal is certain (confidence 1): then no confidence
+    /// column is allocated and `computeSignals` receives an empty buffer it must not touch.
+    var providesConfidence: Bool { get }
     /// Fills `signal[t]` (SignalCode) and `confidence[t]` (0…1) for every bar of `bars`.
     func computeSignals(bars: Bars, signal: UnsafeMutableBufferPointer<Int8>,
                         confidence: UnsafeMutableBufferPointer<Double>) throws(KtrdrError)
 }
 
 extension SignalStrategy {
-    /// Convenience: allocates and returns the signal and confidence columns.
+    public var providesConfidence: Bool { true }
+
+    /// Allocates and returns the signal and confidence columns (confidence empty when the
+    /// strategy provides none). The strategy writes every slot, so nothing is zero-filled.
     public func signals(for bars: Bars) throws(KtrdrError) -> (signal: [Int8], confidence: [Double]) {
-        var signal = [Int8](repeating: 0, count: bars.count)
-        var confidence = [Double](repeating: 0, count: bars.count)
+        let n = bars.count
+        var signal = [Int8](unsafeUninitializedCapacity: n) { _, count in count = n }
+        var confidence = providesConfidence ? [Double](unsafeUninitializedCapacity: n) { _, count in count = n } : []
         try signal.withUnsafeMutableBufferPointer { (s: inout UnsafeMutableBufferPointer<Int8>) throws(KtrdrError) in
             try confidence.withUnsafeMutableBufferPointer { (c: inout UnsafeMutableBufferPointer<Double>) throws(KtrdrError) in
                 try computeSignals(bars: bars, signal: s, confidence: c)
