@@ -5,4 +5,14 @@
 /// column-sized allocations reuse mapped pages. Returns 1 on success, 0 where unsupported.
 int ktrdr_tune_allocator(void);
 
+#ifndef KTRDR_UCRED_DEFINED
+#define KTRDR_UCRED_DEFINED
+/// Layout of Linux `struct ucred` (SO_PEERCRED), which Swift's Glibc module does not expose.
+struct ktrdr_ucred {
+    int pid;
+    unsigned int uid;
+    unsigned int gid;
+};
+#endif
+
 #endif

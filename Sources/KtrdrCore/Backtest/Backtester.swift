@@ -51,6 +51,21 @@ public struct BacktestResult: Sendable, Codable {
     public var metrics: Metrics
     public var trades: [Trade]
     public var equityCurve: EquityCurve
+
+    public init(strategy: String, symbol: String, timeframe: String, start: String, end: String, bars: Int, warmupBars: Int,
+                settings: ExecutionSettings, metrics: Metrics, trades: [Trade], equityCurve: EquityCurve) {
+        self.strategy = strategy
+        self.symbol = symbol
+        self.timeframe = timeframe
+        self.start = start
+        self.end = end
+        self.bars = bars
+        self.warmupBars = warmupBars
+        self.settings = settings
+        self.metrics = metrics
+        self.trades = trades
+        self.equityCurve = equityCurve
+    }
 }
 
 /// Prepares and runs backtests. `prepare` does every check that can be made before

@@ -1,0 +1,49 @@
+import KtrdrCore
+
+/// An error as the API reports it: HTTP status, stable code, message naming what and where.
+public struct ApiError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var status: Int
+    public var code: String
+    public var message: String
+    /// Structured details (e.g. every strategy validation problem).
+    public var details: [String: String]?
+    public var problems: [ValidationIssue]?
+
+    public init(status: Int, code: String, message: String, details: [String: String]? = nil, problems: [ValidationIssue]? = nil) {
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+        self.problems = problems
+    }
+
+    public var description: String { "\(status) \(code): \(message)" }
+
+    public static func badRequest(_ message: String, code: String = "bad_request") -> ApiError {
+        ApiError(status: 400, code: code, message: message)
+    }
+
+    public static func notFound(_ what: String, code: String) -> ApiError { ApiError(status: 404, code: code, message: what) }
+
+    /// The API form of a core error.
+    public init(_ e: KtrdrError) {
+        switch e {
+        case .invalidName, .invalidTimeframe, .invalidDate, .invalidRequest:
+            self.init(status: 400, code: e.code, message: e.description)
+        case let .dataNotFound(path):
+            self.init(status: 404, code: e.code, message: e.description, details: ["path": path])
+        case let .strategyNotFound(name, path):
+            self.init(status: 404, code: e.code, message: e.description, details: ["strategy": name, "path": path])
+        case let .strategyInvalid(file, issues):
+            self.init(status: 422, code: e.code, message: e.description, details: ["file": file], problems: issues)
+        case let .insufficientData(needed, found, _):
+            self.init(status: 422, code: e.code, message: e.description, details: ["needed": "\(needed)", "found": "\(found)"])
+        case .dataInvalid, .unsupported:
+            self.init(status: 422, code: e.code, message: e.description)
+        case .cancelled:
+            self.init(status: 409, code: e.code, message: e.description)
+        case .io:
+            self.init(status: 500, code: e.code, message: e.description)
+        }
+    }
+}

@@ -1,0 +1,295 @@
+import Foundation
+import KtrdrCore
+import Logging
+
+/// Where the daemon finds things and how much it runs at once.
+public struct OperationsConfig: Sendable {
+    public var dataDirectory: String
+    public var strategiesDirectory: String
+    public var maxConcurrent: Int
+    public var retentionDays: Int
+
+    public init(dataDirectory: String, strategiesDirectory: String, maxConcurrent: Int = ProcessInfo.processInfo.activeProcessorCount,
+                retentionDays: Int = 90) {
+        self.dataDirectory = dataDirectory
+        self.strategiesDirectory = strategiesDirectory
+        self.maxConcurrent = max(1, maxConcurrent)
+        self.retentionDays = retentionDays
+    }
+}
+
+/// Creates, runs, lists and cancels operations. Validation happens before an operation
+/// exists; backtests run on their own threads (off Swift's cooperative pool, so the servers
+/// stay responsive while every core computes); at most `maxConcurrent` run, the rest wait
+/// `pending` in FIFO order.
+public actor OperationManager {
+    struct Live {
+        var record: OperationRecord
+        let prepared: PreparedBacktest
+        let bridge: ProgressBridge
+        let token = CancellationToken()
+        var cancelRequestedAt: Date?
+    }
+
+    public nonisolated let store: OperationStore
+    public nonisolated let config: OperationsConfig
+    private let logger: Logger
+    private var live: [String: Live] = [:]
+    private var pending: [String] = []
+    private var running = 0
+    /// Bars processed by completed runs (for /metrics).
+    public private(set) var barsProcessed = 0
+
+    public init(store: OperationStore, config: OperationsConfig, logger: Logger) {
+        self.store = store
+        self.config = config
+        self.logger = logger
+    }
+
+    // MARK: Start
+
+    /// Validates synchronously (off the actor: loading data can take a while), then creates
+    /// the operation. Throws the API error for every check that fails; nothing is created then.
+    public nonisolated func startBacktest(_ p: BacktestParameters) async throws(ApiError) -> OperationRecord {
+        let config = self.config
+        let result: Result<PreparedBacktest, ApiError> = await Self.offPool {
+            do throws(KtrdrError) { return .success(try Self.prepare(p, config: config)) } catch { return .failure(ApiError(error)) }
+        }
+        switch result {
+        case let .success(prepared): return await register(prepared, parameters: p)
+        case let .failure(error): throw error
+        }
+    }
+
+    static func prepare(_ p: BacktestParameters, config: OperationsConfig) throws(KtrdrError) -> PreparedBacktest {
+        try Names.check(p.strategyName, field: "strategy_name")
+        try Names.check(p.symbol, field: "symbol")
+        let tf = try Names.timeframe(p.timeframe)
+        if let mode = p.mode, mode != "local" {
+            throw .invalidRequest("mode '\(mode)' is not available: this daemon runs backtests locally (mode: local)")
+        }
+        if p.modelPath != nil { throw .invalidRequest("model_path is only valid for model-based strategies, which this build does not run yet") }
+        let strategy = try StrategyLoader.load(name: p.strategyName, directory: config.strategiesDirectory)
+        var request = BacktestRequest(strategy: strategy, symbol: p.symbol, timeframe: tf)
+        if let s = p.startDate {
+            guard let t = UTCTime.parse(s) else { throw .invalidDate(field: "start_date", value: s) }
+            request.start = t
+        }
+        if let e = p.endDate {
+            guard let t = UTCTime.parse(e) else { throw .invalidDate(field: "end_date", value: e) }
+            request.end = e.count == 10 ? t + 86_399 : t
+        }
+        request.initialCapital = p.initialCapital ?? 100_000
+        request.commission = p.commission ?? 0.001
+        request.slippage = p.slippage ?? 0.0005
+        return try Backtester.prepare(request, dataDirectory: config.dataDirectory)
+    }
+
+    private func register(_ prepared: PreparedBacktest, parameters: BacktestParameters) -> OperationRecord {
+        let id = OperationRecord.newId(type: .backtesting)
+        var metadata = OperationMetadata(parameters: parameters)
+        metadata.bars = prepared.tradedBars
+        metadata.warmupBars = prepared.first
+        metadata.dataFile = prepared.dataPath
+        var progress = OperationProgress()
+        progress.itemsTotal = prepared.tradedBars
+        let record = OperationRecord(operationId: id, operationType: .backtesting, status: .pending, createdAt: Clock.isoNow(),
+                                     progress: progress, metadata: metadata)
+        live[id] = Live(record: record, prepared: prepared, bridge: ProgressBridge(totalBars: prepared.tradedBars))
+        persist(record)
+        logger.info("operation created", metadata: ["operation_id": "\(id)", "strategy": "\(parameters.strategyName)",
+                                                    "symbol": "\(parameters.symbol)", "bars": "\(prepared.tradedBars)"])
+        pending.append(id)
+        launchPending()
+        return live[id]?.record ?? record
+    }
+
+    private func launchPending() {
+        while running < config.maxConcurrent, !pending.isEmpty {
+            let id = pending.removeFirst()
+            guard var op = live[id], op.record.status == .pending else { continue }
+            op.record.status = .running
+            op.record.startedAt = Clock.isoNow()
+            op.record.progress.currentStep = "Starting"
+            live[id] = op
+            persist(op.record)
+            running += 1
+            logger.info("registered local progress bridge", metadata: ["operation_id": "\(id)", "mode": "local"])
+            let prepared = op.prepared, bridge = op.bridge, token = op.token, store = self.store
+            let thread = Thread { [weak self] in
+                let outcome: Result<BacktestResult, KtrdrError>
+                do throws(KtrdrError) { outcome = .success(try Backtester.run(prepared, progress: bridge.sink, cancel: token)) } catch {
+                    outcome = .failure(error)
+                }
+                var saveError: String?
+                if case let .success(result) = outcome {
+                    do { try store.saveResult(id, result) } catch { saveError = "\(error)" }
+                }
+                let finishedAt = Date()
+                Task { await self?.finish(id, outcome, saveError: saveError, at: finishedAt) }
+            }
+            thread.name = "backtest \(id)"
+            thread.stackSize = 8 << 20
+            thread.start()
+        }
+    }
+
+    private func finish(_ id: String, _ outcome: Result<BacktestResult, KtrdrError>, saveError: String?, at finishedAt: Date) {
+        guard var op = live.removeValue(forKey: id) else { return }
+        running -= 1
+        op.record.progress = progress(of: op)
+        op.record.completedAt = Clock.iso(finishedAt)
+        op.record.durationSeconds = Clock.seconds(op.record.completedAt).flatMap { end in Clock.seconds(op.record.startedAt).map { end - $0 } }
+        switch outcome {
+        case let .success(result):
+            if let saveError {
+                op.record.status = .failed
+                op.record.error = OperationError(code: "internal_error", message: "result could not be stored: \(saveError)")
+                logger.error("result not stored", metadata: ["operation_id": "\(id)", "error": "\(saveError)"])
+            } else {
+                op.record.status = .completed
+                op.record.resultSummary = result.metrics
+                op.record.progress.percentage = 100
+                op.record.progress.itemsProcessed = op.record.progress.itemsTotal
+                op.record.progress.currentStep = "Completed"
+                barsProcessed += result.bars
+            }
+        case .failure(.cancelled):
+            op.record.status = .cancelled
+            op.record.error = OperationError(code: "cancelled", message: "cancelled by request")
+            op.record.progress.currentStep = "Cancelled at " + op.record.progress.currentStep
+            let ms = op.cancelRequestedAt.map { String(format: "%.1f", finishedAt.timeIntervalSince($0) * 1000) } ?? "?"
+            logger.info("operation cancelled", metadata: ["operation_id": "\(id)", "cancel_latency_ms": "\(ms)"])
+        case let .failure(error):
+            op.record.status = .failed
+            op.record.error = OperationError(code: error.code, message: error.description)
+            logger.error("operation failed", metadata: ["operation_id": "\(id)", "error": "\(error)"])
+        }
+        persist(op.record)
+        logger.info("operation finished", metadata: ["operation_id": "\(id)", "status": "\(op.record.status.rawValue)",
+                                                     "duration_s": "\(op.record.durationSeconds ?? 0)"])
+        launchPending()
+    }
+
+    // MARK: Read
+
+    public func get(_ id: String) throws(ApiError) -> OperationRecord {
+        guard OperationRecord.isValidId(id) else { throw .notFound("unknown operation id '\(id.prefix(80))'", code: "operation_not_found") }
+        if let op = live[id] {
+            var r = op.record
+            r.progress = progress(of: op)
+            return r
+        }
+        do {
+            if let r = try store.record(id) { return r }
+        } catch { throw ApiError(status: 500, code: "internal_error", message: "store: \(error)") }
+        throw .notFound("operation '\(id)' not found", code: "operation_not_found")
+    }
+
+    public func list(status: OperationStatus?, type: OperationType?, activeOnly: Bool, limit: Int, offset: Int) throws(ApiError) -> (records: [OperationRecord], total: Int) {
+        do {
+            var (records, total) = try store.list(status: status, type: type, activeOnly: activeOnly, limit: limit, offset: offset)
+            for i in records.indices { if let op = live[records[i].operationId] { records[i] = op.record; records[i].progress = progress(of: op) } }
+            return (records, total)
+        } catch { throw ApiError(status: 500, code: "internal_error", message: "store: \(error)") }
+    }
+
+    /// Sampled bar history from `cursor` on.
+    public func metrics(_ id: String, cursor: Int) throws(ApiError) -> (samples: [BarSample], next: Int, status: OperationStatus) {
+        let record = try get(id)
+        if let op = live[id] {
+            let (samples, next) = op.bridge.samples(from: cursor)
+            return (samples, next, record.status)
+        }
+        return ([], cursor, record.status)
+    }
+
+    public func result(_ id: String) throws(ApiError) -> BacktestResult {
+        let record = try get(id)
+        guard record.status == .completed else {
+            throw ApiError(status: 409, code: "not_completed", message: "operation '\(id)' is \(record.status.rawValue); results exist only for completed operations")
+        }
+        do {
+            if let r = try store.result(id) { return r }
+        } catch { throw ApiError(status: 500, code: "internal_error", message: "store: \(error)") }
+        throw .notFound("no stored result for operation '\(id)'", code: "result_not_found")
+    }
+
+    /// Latest progress version of a live operation (nil when not live): lets watchers send only changes.
+    public func version(_ id: String) -> UInt64? { live[id]?.bridge.latest.version }
+
+    public func counts() -> (running: Int, pending: Int) { (running, pending.count) }
+
+    // MARK: Cancel
+
+    /// Cancels a pending or running operation and waits (briefly) for it to reach `cancelled`.
+    /// Idempotent on a cancelled operation; 409 on a completed or failed one.
+    public func cancel(_ id: String) async throws(ApiError) -> OperationRecord {
+        let record = try get(id)
+        if record.status == .cancelled { return record }
+        if record.status.isTerminal {
+            throw ApiError(status: 409, code: "operation_finished",
+                           message: "operation '\(id)' already \(record.status.rawValue); nothing to cancel", details: ["status": record.status.rawValue])
+        }
+        guard var op = live[id] else { return record }
+        op.cancelRequestedAt = Date()
+        live[id] = op
+        logger.info("cancel requested", metadata: ["operation_id": "\(id)", "status": "\(op.record.status.rawValue)"])
+        if op.record.status == .pending {
+            pending.removeAll { $0 == id }
+            live[id] = nil
+            op.record.status = .cancelled
+            op.record.completedAt = Clock.isoNow()
+            op.record.error = OperationError(code: "cancelled", message: "cancelled while pending")
+            persist(op.record)
+            return op.record
+        }
+        op.token.cancel()
+        for _ in 0..<400 where live[id] != nil {  // up to 2 s; the engine stops within one chunk
+            try? await Task.sleep(nanoseconds: 5_000_000)
+        }
+        return (try? get(id)) ?? record
+    }
+
+    /// Cancels everything (graceful shutdown) and waits up to `timeout` for running ones to stop.
+    public func cancelAll(timeout: Double = 10) async {
+        for id in Array(live.keys) { _ = try? await cancel(id) }
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        while running > 0, Date() < deadline { try? await Task.sleep(nanoseconds: 10_000_000) }
+    }
+
+    // MARK: Helpers
+
+    private func progress(of op: Live) -> OperationProgress {
+        var p = op.record.progress
+        guard let latest = op.bridge.latest.progress else { return p }
+        let total = max(1, latest.barsTotal)
+        p.itemsProcessed = latest.barsDone
+        p.itemsTotal = latest.barsTotal
+        p.percentage = (Double(latest.barsDone) / Double(total) * 1000).rounded(.down) / 10
+        let params = op.record.metadata.parameters
+        p.currentStep = "Backtesting \(params.symbol) \(params.timeframe) [\(UTCTime.short(latest.currentTime))]"
+        p.context.currentDate = UTCTime.iso(latest.currentTime)
+        p.context.currentPnl = latest.pnl
+        p.context.totalTrades = latest.tradesClosed
+        p.context.winRate = latest.tradesClosed > 0 ? Double(latest.winningTrades) / Double(latest.tradesClosed) : nil
+        if let started = Clock.seconds(op.record.startedAt) {
+            let elapsed = Date().timeIntervalSince1970 - started
+            if elapsed > 0 { p.context.barsPerSecond = Double(latest.barsDone) / elapsed }
+        }
+        return p
+    }
+
+    private func persist(_ record: OperationRecord) {
+        do { try store.save(record) } catch {
+            logger.error("could not persist operation", metadata: ["operation_id": "\(record.operationId)", "error": "\(error)"])
+        }
+    }
+
+    /// Runs blocking work on a GCD thread, not on the cooperative pool.
+    static func offPool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global(qos: .userInitiated).async { continuation.resume(returning: work()) }
+        }
+    }
+}

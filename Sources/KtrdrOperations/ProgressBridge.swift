@@ -1,0 +1,50 @@
+import KtrdrCore
+import Synchronization
+
+/// Where a running backtest leaves its latest progress. The engine thread writes (one lock,
+/// a struct copy, a version bump: tens of nanoseconds, at most once per engine chunk);
+/// readers pull the latest value when they ask. Nothing polls the engine.
+public final class ProgressBridge: Sendable {
+    private struct State {
+        var latest: BacktestProgress?
+        var version: UInt64 = 0
+        var samples: [BarSample] = []
+        var nextSampleAt = 0
+    }
+
+    private let state = Mutex(State())
+    /// Bars between two metric-history samples (about 500 samples per run).
+    private let sampleEvery: Int
+
+    public init(totalBars: Int) {
+        sampleEvery = max(1, totalBars / 500)
+    }
+
+    /// Called from the engine thread.
+    public func write(_ p: BacktestProgress) {
+        state.withLock { s in
+            s.latest = p
+            s.version &+= 1
+            if p.barsDone >= s.nextSampleAt {
+                s.samples.append(BarSample(bar: p.barsDone, date: UTCTime.iso(p.currentTime), equity: p.equity, pnl: p.pnl,
+                                           trades: p.tradesClosed))
+                s.nextSampleAt = p.barsDone + sampleEvery
+            }
+        }
+    }
+
+    public var latest: (progress: BacktestProgress?, version: UInt64) {
+        state.withLock { ($0.latest, $0.version) }
+    }
+
+    /// Samples from `cursor` on, and the cursor to continue from.
+    public func samples(from cursor: Int) -> (samples: [BarSample], next: Int) {
+        state.withLock { s in
+            let start = min(max(0, cursor), s.samples.count)
+            return (Array(s.samples[start...]), s.samples.count)
+        }
+    }
+
+    /// The sink handed to the engine.
+    public var sink: ProgressSink { { [self] p in write(p) } }
+}

@@ -1,0 +1,173 @@
+import Foundation
+import KtrdrCore
+import KtrdrOperations
+
+/// The operations the daemon offers, independent of transport: the HTTP routes and the
+/// control-socket methods are thin adapters over these.
+public struct ApiService: Sendable {
+    public let manager: OperationManager
+    public let strategiesDirectory: String
+    public let version: String
+
+    public init(manager: OperationManager, strategiesDirectory: String, version: String) {
+        self.manager = manager
+        self.strategiesDirectory = strategiesDirectory
+        self.version = version
+    }
+
+    /// `POST /api/v1/backtests/start`, `backtest.start`.
+    public func startBacktest(_ body: Data) async throws(ApiError) -> StartedResponse {
+        let p: BacktestParameters = try decode(BacktestParameters.self, from: body)
+        let record = try await manager.startBacktest(p)
+        return StartedResponse(operationId: record.operationId, status: "started",
+                               message: "backtest of \(p.strategyName) on \(p.symbol) \(p.timeframe) started (\(record.metadata.bars ?? 0) bars)",
+                               symbol: p.symbol, timeframe: p.timeframe, mode: record.metadata.mode, data: record)
+    }
+
+    public func operation(_ id: String) async throws(ApiError) -> OperationRecord { try await manager.get(id) }
+
+    public func cancel(_ id: String) async throws(ApiError) -> OperationRecord { try await manager.cancel(id) }
+
+    public func list(status: String?, type: String?, activeOnly: Bool, limit: Int, offset: Int) async throws(ApiError) -> OperationList {
+        var s: OperationStatus?, t: OperationType?
+        if let status {
+            guard let v = OperationStatus(rawValue: status) else {
+                throw .badRequest("status: unknown value '\(status)': expected one of \(OperationStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            s = v
+        }
+        if let type {
+            guard let v = OperationType(rawValue: type) else {
+                throw .badRequest("operation_type: unknown value '\(type)': expected one of \(OperationType.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            t = v
+        }
+        guard (1...1000).contains(limit) else { throw .badRequest("limit: must be in 1...1000, got \(limit)") }
+        guard offset >= 0 else { throw .badRequest("offset: must be >= 0, got \(offset)") }
+        let (records, total) = try await manager.list(status: s, type: t, activeOnly: activeOnly, limit: limit, offset: offset)
+        return OperationList(operations: records, totalCount: total, limit: limit, offset: offset)
+    }
+
+    public func metrics(_ id: String, cursor: Int) async throws(ApiError) -> MetricsPage {
+        let (samples, next, status) = try await manager.metrics(id, cursor: cursor)
+        return MetricsPage(operationId: id, operationType: "backtesting", status: status.rawValue, metrics: ["bars": samples], cursor: next)
+    }
+
+    public func results(_ id: String) async throws(ApiError) -> BacktestResult { try await manager.result(id) }
+
+    public func strategies() -> [StrategyInfo] {
+        let files = ((try? FileManager.default.contentsOfDirectory(atPath: strategiesDirectory)) ?? []).filter { $0.hasSuffix(".yaml") }.sorted()
+        return files.map { file in
+            let name = String(file.dropLast(5))
+            do {
+                let c = try StrategyLoader.load(path: (strategiesDirectory as NSString).appendingPathComponent(file))
+                return StrategyInfo(name: c.name, version: c.version, description: c.description, plugin: c.plugin, symbols: c.symbols,
+                                    timeframes: c.timeframes.map(\.rawValue), valid: true, problems: nil)
+            } catch {
+                return StrategyInfo(name: name, version: nil, description: nil, plugin: nil, symbols: [], timeframes: [], valid: false,
+                                    problems: ["\(error)"])
+            }
+        }
+    }
+
+    public func plugins() -> [PluginInfo] {
+        StrategyLoader.knownPlugins.keys.sorted().map {
+            PluginInfo(name: $0, kind: "strategy", version: version, origin: $0 == "neuro" ? "built-in (model plugin pending)" : "built-in")
+        }
+    }
+
+    public func health() async -> Health {
+        let (running, pending) = await manager.counts()
+        return Health(status: "ok", version: version, running: running, pending: pending, capacity: manager.config.maxConcurrent)
+    }
+
+    func decode<T: Decodable>(_ type: T.Type, from body: Data) throws(ApiError) -> T {
+        guard !body.isEmpty else { throw .badRequest("empty request body: expected a JSON object", code: "invalid_json") }
+        do {
+            return try ResultJSON.decoder().decode(T.self, from: body)
+        } catch let DecodingError.keyNotFound(key, context) {
+            throw .badRequest("missing required field '\(Self.path(context.codingPath + [key]))'", code: "validation_error")
+        } catch let DecodingError.typeMismatch(expected, context) {
+            throw .badRequest("field '\(Self.path(context.codingPath))': expected \(Self.typeName(expected))", code: "validation_error")
+        } catch let DecodingError.valueNotFound(expected, context) {
+            throw .badRequest("field '\(Self.path(context.codingPath))': expected \(Self.typeName(expected)), got null", code: "validation_error")
+        } catch let DecodingError.dataCorrupted(context) {
+            let underlying = (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String
+            throw .badRequest("malformed JSON: \(underlying ?? context.debugDescription)", code: "invalid_json")
+        } catch {
+            throw .badRequest("malformed JSON: \(error)", code: "invalid_json")
+        }
+    }
+
+    static func path(_ keys: [CodingKey]) -> String {
+        keys.map { key in key.intValue.map { "[\($0)]" } ?? Self.snake(key.stringValue) }.joined(separator: ".")
+    }
+
+    static func snake(_ s: String) -> String {
+        var out = ""
+        for c in s { if c.isUppercase { out += "_" + c.lowercased() } else { out.append(c) } }
+        return out
+    }
+
+    static func typeName(_ t: Any.Type) -> String {
+        switch t {
+        case is String.Type, is String?.Type: "a string"
+        case is Double.Type, is Double?.Type, is Int.Type: "a number"
+        default: "\(t)"
+        }
+    }
+}
+
+/// Response of a start call (SYSTEM.md §3): the fields at the top level, the record in `data`.
+public struct StartedResponse: Codable, Sendable {
+    public var success = true
+    public var operationId: String
+    public var status: String
+    public var message: String
+    public var symbol: String
+    public var timeframe: String
+    public var mode: String
+    public var data: OperationRecord
+}
+
+public struct OperationList: Codable, Sendable {
+    public var operations: [OperationRecord]
+    public var totalCount: Int
+    public var limit: Int
+    public var offset: Int
+}
+
+public struct MetricsPage: Codable, Sendable {
+    public var operationId: String
+    public var operationType: String
+    public var status: String
+    public var metrics: [String: [BarSample]]
+    /// Pass as `cursor` to continue.
+    public var cursor: Int
+}
+
+public struct StrategyInfo: Codable, Sendable {
+    public var name: String
+    public var version: String?
+    public var description: String?
+    public var plugin: String?
+    public var symbols: [String]
+    public var timeframes: [String]
+    public var valid: Bool
+    public var problems: [String]?
+}
+
+public struct PluginInfo: Codable, Sendable {
+    public var name: String
+    public var kind: String
+    public var version: String
+    public var origin: String
+}
+
+public struct Health: Codable, Sendable {
+    public var status: String
+    public var version: String
+    public var running: Int
+    public var pending: Int
+    public var capacity: Int
+}

@@ -1,0 +1,111 @@
+import CKtrdrSupport
+import Foundation
+import KtrdrCore
+import KtrdrOperations
+import Logging
+import NIOCore
+import NIOPosix
+
+/// What the control socket can ask of the daemon itself (admin methods).
+public struct DaemonControl: Sendable {
+    public var status: @Sendable () async -> DaemonStatus
+    public var shutdown: @Sendable () -> Void
+
+    public init(status: @escaping @Sendable () async -> DaemonStatus, shutdown: @escaping @Sendable () -> Void) {
+        self.status = status
+        self.shutdown = shutdown
+    }
+}
+
+public struct DaemonStatus: Codable, Sendable {
+    public var version: String
+    public var pid: Int32
+    public var startedAt: String
+    public var uptimeSeconds: Double
+    public var home: String
+    public var socket: String
+    public var http: String
+    public var database: String
+    public var running: Int
+    public var pending: Int
+    public var capacity: Int
+}
+
+/// The JSON-lines control protocol on a Unix socket (SYSTEM.md §3), mode 0600.
+public enum ControlSocketServer {
+    public static let protocolVersion = 1
+    public static let maxLine = 256 * 1024
+
+    /// Removes a stale socket file (no daemon answers on it); refuses when a daemon is live.
+    public static func prepare(path: String) throws {
+        guard FileManager.default.fileExists(atPath: path) else { return }
+        if SocketProbe.answers(path: path) {
+            throw ApiError(status: 409, code: "already_running", message: "another ktrdrd answers on \(path)")
+        }
+        try FileManager.default.removeItem(atPath: path)
+    }
+
+    /// Binds and serves until the task is cancelled.
+    public static func run(path: String, service: ApiService, control: DaemonControl, logger: Logger) async throws {
+        try prepare(path: path)
+        let previous = umask(0o177)  // the socket file is created 0600
+        let server: NIOAsyncChannel<Connection, Never>
+        do {
+            server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .serverChannelOption(.backlog, value: 128)
+                .bind(unixDomainSocketPath: path) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineFrameDecoder(maxLength: maxLine)))
+                        return Connection(channel: try NIOAsyncChannel<LineFrame, ByteBuffer>(wrappingChannelSynchronously: channel),
+                                          raw: channel)
+                    }
+                }
+            umask(previous)
+        } catch {
+            umask(previous)
+            throw error
+        }
+        chmod(path, 0o600)
+        logger.info("control socket listening", metadata: ["path": "\(path)", "mode": "0600"])
+        try await withThrowingDiscardingTaskGroup { group in
+            try await server.executeThenClose { inbound in
+                for try await connection in inbound {
+                    group.addTask {
+                        let session = ControlSession(service: service, control: control, logger: logger, peer: await connection.peerUID())
+                        await session.serve(connection.channel)
+                    }
+                }
+            }
+        }
+    }
+
+    struct Connection: Sendable {
+        let channel: NIOAsyncChannel<LineFrame, ByteBuffer>
+        let raw: Channel
+
+        /// The connecting process's uid, from SO_PEERCRED.
+        func peerUID() async -> UInt32? {
+            guard let provider = raw as? SocketOptionProvider else { return nil }
+            let cred: ktrdr_ucred? = try? await provider.unsafeGetSocketOption(level: .socket, name: .init(rawValue: SO_PEERCRED)).get()
+            return cred?.uid
+        }
+    }
+}
+
+/// Checks whether something accepts connections on a Unix socket path (blocking, short).
+public enum SocketProbe {
+    public static func answers(path: String) -> Bool {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else { return false }
+        withUnsafeMutableBytes(of: &addr.sun_path) { dst in for (i, b) in bytes.enumerated() { dst[i] = b } }
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        return rc == 0
+    }
+}

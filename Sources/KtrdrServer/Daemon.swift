@@ -1,0 +1,135 @@
+import Foundation
+import Hummingbird
+import KtrdrCore
+import KtrdrOperations
+import Logging
+import ServiceLifecycle
+
+/// Everything `ktrdrd` needs to start.
+public struct DaemonConfig: Sendable {
+    public var home: String
+    public var httpHost = "127.0.0.1"
+    public var httpPort = 8000
+    public var apiToken: String?
+    public var dataDirectory = "data"
+    public var strategiesDirectory = "strategies"
+    public var maxConcurrent = ProcessInfo.processInfo.activeProcessorCount
+    public var retentionDays = 90
+    public var role = "server"
+    public var version = "0.3.0"
+
+    public init(home: String) { self.home = home }
+
+    public var socketPath: String { home + "/run/ktrdrd.sock" }
+    public var pidPath: String { home + "/run/ktrdrd.pid" }
+    public var databasePath: String { home + "/ktrdr.db" }
+
+    /// Loopback unless a token protects the API.
+    public func checkBinding() throws {
+        let loopback = httpHost == "localhost" || httpHost == "::1" || httpHost.hasPrefix("127.")
+        if !loopback && (apiToken ?? "").isEmpty {
+            throw ApiError(status: 400, code: "insecure_bind",
+                           message: "refusing to listen on \(httpHost):\(httpPort) without KTRDR_API_TOKEN: set a token or bind to 127.0.0.1")
+        }
+    }
+}
+
+/// Wires the daemon in one place: store, operations, API service, HTTP server, control socket,
+/// and graceful shutdown (SIGTERM/SIGINT or `daemon.shutdown`: running operations are
+/// cancelled and recorded, then the servers stop).
+public enum Daemon {
+    public static func run(_ config: DaemonConfig, logger: Logger) async throws {
+        try config.checkBinding()
+        let fm = FileManager.default
+        for dir in [config.home, config.home + "/run", config.home + "/log"] {
+            try fm.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        }
+        Allocator.tuneForColumns()
+        let store = try OperationStore(path: config.databasePath)
+        let interrupted = try store.markInterrupted()
+        if !interrupted.isEmpty {
+            logger.warning("operations interrupted by the previous shutdown marked failed", metadata: ["operations": "\(interrupted.joined(separator: ","))"])
+        }
+        let removed = try store.applyRetention(days: config.retentionDays)
+        if removed > 0 { logger.info("retention applied", metadata: ["deleted": "\(removed)", "days": "\(config.retentionDays)"]) }
+
+        let manager = OperationManager(store: store, config: OperationsConfig(
+            dataDirectory: config.dataDirectory, strategiesDirectory: config.strategiesDirectory,
+            maxConcurrent: config.maxConcurrent, retentionDays: config.retentionDays), logger: logger)
+        let service = ApiService(manager: manager, strategiesDirectory: config.strategiesDirectory, version: config.version)
+        let metrics = DaemonMetrics()
+        let startedAt = Date()
+        let trigger = ShutdownTrigger()
+        let control = DaemonControl(
+            status: {
+                let (running, pending) = await manager.counts()
+                return DaemonStatus(version: config.version, pid: getpid(), startedAt: UTCTime.iso(Int64(startedAt.timeIntervalSince1970)),
+                                    uptimeSeconds: Date().timeIntervalSince(startedAt), home: config.home, socket: config.socketPath,
+                                    http: "\(config.httpHost):\(config.httpPort)", database: config.databasePath,
+                                    running: running, pending: pending, capacity: config.maxConcurrent)
+            },
+            shutdown: { trigger.fire() })
+
+        let http = HTTPServer.makeApplication(service: service, metrics: metrics, host: config.httpHost, port: config.httpPort,
+                                              token: config.apiToken, logger: logger)
+        let socket = ControlSocketService(path: config.socketPath, service: service, control: control, logger: logger)
+        let operations = OperationsService(manager: manager, logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [http, socket, operations],
+                                                      gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        trigger.install { await group.triggerGracefulShutdown() }
+        try "\(getpid())\n".write(toFile: config.pidPath, atomically: true, encoding: .utf8)
+        defer { try? fm.removeItem(atPath: config.pidPath) }
+        logger.info("ktrdrd started", metadata: ["role": "\(config.role)", "mode": "local", "pid": "\(getpid())", "home": "\(config.home)",
+                                                 "http": "\(config.httpHost):\(config.httpPort)", "socket": "\(config.socketPath)",
+                                                 "max_concurrent": "\(config.maxConcurrent)"])
+        try await group.run()
+        logger.info("ktrdrd stopped")
+    }
+}
+
+/// Lets `daemon.shutdown` start the same graceful shutdown as SIGTERM.
+final class ShutdownTrigger: Sendable {
+    private let action = LockedBox<(@Sendable () async -> Void)?>(nil)
+    func install(_ a: @escaping @Sendable () async -> Void) { action.set(a) }
+    func fire() {
+        guard let a = action.get() else { return }
+        Task { await a() }
+    }
+}
+
+/// A tiny lock-protected slot.
+final class LockedBox<T: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: T
+    init(_ v: T) { value = v }
+    func get() -> T { lock.lock(); defer { lock.unlock() }; return value }
+    func set(_ v: T) { lock.lock(); value = v; lock.unlock() }
+}
+
+/// Serves the control socket until graceful shutdown, then removes the socket file.
+struct ControlSocketService: Service {
+    let path: String
+    let service: ApiService
+    let control: DaemonControl
+    let logger: Logger
+
+    func run() async throws {
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try await cancelWhenGracefulShutdown {
+            try await ControlSocketServer.run(path: path, service: service, control: control, logger: logger)
+        }
+    }
+}
+
+/// On graceful shutdown, cancels running and pending operations and waits for them to be recorded.
+struct OperationsService: Service {
+    let manager: OperationManager
+    let logger: Logger
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        let (running, pending) = await manager.counts()
+        logger.info("shutting down: cancelling operations", metadata: ["running": "\(running)", "pending": "\(pending)"])
+        await manager.cancelAll(timeout: 10)
+    }
+}

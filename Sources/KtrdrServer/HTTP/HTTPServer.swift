@@ -1,0 +1,164 @@
+import Foundation
+import Hummingbird
+import KtrdrCore
+import KtrdrOperations
+import Logging
+
+/// The REST API (SYSTEM.md §3) on Hummingbird: thin routes over `ApiService`, the
+/// `{success, data}` / `{success: false, error}` envelope, stable error codes.
+public enum HTTPServer {
+    /// Largest accepted request body.
+    public static let maxBody = 64 * 1024
+
+    public static func makeApplication(service: ApiService, metrics: DaemonMetrics, host: String, port: Int, token: String?,
+                                       logger: Logger) -> some ApplicationProtocol {
+        let router = Router()
+        router.add(middleware: TimingMiddleware(metrics: metrics))
+        if let token { router.add(middleware: BearerTokenMiddleware(token: token)) }
+
+        router.get("/health") { _, _ in json(await service.health()) }
+        router.get("/metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                     body: .init(byteBuffer: ByteBuffer(string: await metrics.render(manager: service.manager))))
+        }
+        router.get("/api/v1/openapi.json") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
+        }
+        let api = router.group("api/v1")
+        api.post("backtests/start") { request, _ in
+            await respond {
+                let body = try await collect(request)
+                return try await service.startBacktest(body)
+            }
+        }
+        api.get("operations") { request, _ in
+            await respond {
+                let q = request.uri.queryParameters
+                let limit = try intParameter(q.get("limit"), name: "limit") ?? 100
+                let offset = try intParameter(q.get("offset"), name: "offset") ?? 0
+                let activeOnly = try boolParameter(q.get("active_only"), name: "active_only") ?? false
+                return Envelope(data: try await service.list(status: q.get("status"), type: q.get("operation_type"),
+                                                             activeOnly: activeOnly, limit: limit, offset: offset))
+            }
+        }
+        api.get("operations/:id") { _, context in
+            await respond { Envelope(data: try await service.operation(context.parameters.get("id") ?? "")) }
+        }
+        api.delete("operations/:id") { _, context in
+            await respond { Envelope(data: try await service.cancel(context.parameters.get("id") ?? "")) }
+        }
+        api.get("operations/:id/metrics") { request, context in
+            await respond {
+                let cursor = try intParameter(request.uri.queryParameters.get("cursor"), name: "cursor") ?? 0
+                return Envelope(data: try await service.metrics(context.parameters.get("id") ?? "", cursor: cursor))
+            }
+        }
+        api.get("operations/:id/results") { _, context in
+            await respond { Envelope(data: try await service.results(context.parameters.get("id") ?? "")) }
+        }
+        api.get("strategies") { _, _ in json(Envelope(data: service.strategies())) }
+        api.get("models") { _, _ in json(Envelope(data: [String]())) }
+        api.get("plugins") { _, _ in json(Envelope(data: service.plugins())) }
+
+        return Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "ktrdrd"),
+                           logger: logger)
+    }
+
+    static func collect(_ request: Request) async throws(ApiError) -> Data {
+        do {
+            var buffer = try await request.body.collect(upTo: maxBody)
+            return buffer.readData(length: buffer.readableBytes) ?? Data()
+        } catch {
+            throw ApiError(status: 413, code: "payload_too_large", message: "request body over \(maxBody) bytes")
+        }
+    }
+
+    static func intParameter(_ text: String?, name: String) throws(ApiError) -> Int? {
+        guard let text else { return nil }
+        guard let v = Int(text) else { throw .badRequest("\(name): expected an integer, got '\(text.prefix(40))'") }
+        return v
+    }
+
+    static func boolParameter(_ text: String?, name: String) throws(ApiError) -> Bool? {
+        guard let text else { return nil }
+        switch text.lowercased() {
+        case "true", "1": return true
+        case "false", "0": return false
+        default: throw .badRequest("\(name): expected true or false, got '\(text.prefix(40))'")
+        }
+    }
+
+    /// Runs a handler and turns its value or `ApiError` into a JSON response.
+    static func respond<T: Encodable>(_ body: () async throws -> T) async -> Response {
+        do { return json(try await body()) } catch let error as ApiError { return errorResponse(error) } catch {
+            return errorResponse(ApiError(status: 500, code: "internal_error", message: "\(error)"))
+        }
+    }
+
+    static func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) -> Response {
+        do {
+            let data = try ResultJSON.encoder().encode(value)
+            return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(data: data)))
+        } catch {
+            return errorResponse(ApiError(status: 500, code: "internal_error", message: "response encoding failed: \(error)"))
+        }
+    }
+
+    static func errorResponse(_ error: ApiError) -> Response {
+        let data = (try? ResultJSON.encoder().encode(ErrorEnvelope(error))) ?? Data("{\"success\":false}".utf8)
+        return Response(status: .init(code: error.status), headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(data: data)))
+    }
+}
+
+/// `{success: true, data}`.
+public struct Envelope<T: Encodable>: Encodable {
+    public var success = true
+    public var data: T
+    public init(data: T) { self.data = data }
+}
+
+/// `{success: false, error: {code, message, details}}`.
+public struct ErrorEnvelope: Encodable {
+    public struct Body: Encodable {
+        var code: String
+        var message: String
+        var details: [String: String]?
+        var problems: [Problem]?
+    }
+    public struct Problem: Encodable {
+        var path: String
+        var line: Int?
+        var message: String
+    }
+    public var success = false
+    public var error: Body
+
+    public init(_ e: ApiError) {
+        error = Body(code: e.code, message: e.message, details: e.details,
+                     problems: e.problems?.map { Problem(path: $0.path, line: $0.line, message: $0.message) })
+    }
+}
+
+/// Records every request's latency for /metrics.
+struct TimingMiddleware<Context: RequestContext>: RouterMiddleware {
+    let metrics: DaemonMetrics
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        defer {
+            let d = ContinuousClock.now - start
+            metrics.observeRequest(seconds: Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18)
+        }
+        return try await next(request, context)
+    }
+}
+
+/// Requires `Authorization: Bearer <token>` on every route but /health.
+struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
+    let token: String
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if request.uri.path == "/health" || request.headers[.authorization] == "Bearer \(token)" {
+            return try await next(request, context)
+        }
+        return HTTPServer.errorResponse(ApiError(status: 401, code: "unauthorized", message: "missing or wrong bearer token"))
+    }
+}

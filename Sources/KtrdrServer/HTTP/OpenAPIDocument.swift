@@ -1,0 +1,119 @@
+/// The OpenAPI 3.1 description of the REST API, served at `/api/v1/openapi.json`.
+/// Scenario checks validate real responses against these schemas.
+enum OpenAPIDocument {
+    static let json = #"""
+    {
+      "openapi": "3.1.0",
+      "info": {"title": "ktrdrd", "version": "1", "description": "Backtests as asynchronous operations. Every response is an envelope: {success: true, data} or {success: false, error: {code, message, details}}. Undefined metrics (a ratio with a zero denominator, an average over no trades) are null, never NaN or Infinity."},
+      "paths": {
+        "/health": {"get": {"summary": "Liveness, capacity and load", "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Health"}}}}}}},
+        "/metrics": {"get": {"summary": "Prometheus text exposition", "responses": {"200": {"description": "metrics", "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
+        "/api/v1/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI document"}}}},
+        "/api/v1/backtests/start": {"post": {
+          "summary": "Validate and start a backtest",
+          "description": "Every check that can be made before starting is made synchronously; no operation is created when one fails.",
+          "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BacktestRequest"}}}},
+          "responses": {
+            "200": {"description": "started", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Started"}}}},
+            "400": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"},
+            "413": {"$ref": "#/components/responses/Error"}, "422": {"$ref": "#/components/responses/Error"}}}},
+        "/api/v1/operations": {"get": {
+          "summary": "List operations, newest first",
+          "parameters": [
+            {"name": "status", "in": "query", "schema": {"$ref": "#/components/schemas/Status"}},
+            {"name": "operation_type", "in": "query", "schema": {"enum": ["backtesting", "training", "data_loading"]}},
+            {"name": "active_only", "in": "query", "schema": {"type": "boolean"}},
+            {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
+            {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}}],
+          "responses": {"200": {"description": "operations", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/OperationListEnvelope"}}}},
+                        "400": {"$ref": "#/components/responses/Error"}}}},
+        "/api/v1/operations/{id}": {
+          "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+          "get": {"summary": "One operation with live progress", "responses": {
+            "200": {"description": "operation", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/OperationEnvelope"}}}},
+            "404": {"$ref": "#/components/responses/Error"}}},
+          "delete": {"summary": "Cancel (idempotent); 409 when already completed or failed", "responses": {
+            "200": {"description": "cancelled operation", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/OperationEnvelope"}}}},
+            "404": {"$ref": "#/components/responses/Error"}, "409": {"$ref": "#/components/responses/Error"}}}},
+        "/api/v1/operations/{id}/metrics": {"get": {
+          "summary": "Sampled metric history, read incrementally with a cursor",
+          "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}},
+                         {"name": "cursor", "in": "query", "schema": {"type": "integer", "minimum": 0}}],
+          "responses": {"200": {"description": "samples", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/MetricsEnvelope"}}}},
+                        "404": {"$ref": "#/components/responses/Error"}}}},
+        "/api/v1/operations/{id}/results": {"get": {
+          "summary": "Full result of a completed backtest: metrics, trades, equity curve",
+          "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+          "responses": {"200": {"description": "result", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ResultEnvelope"}}}},
+                        "404": {"$ref": "#/components/responses/Error"}, "409": {"$ref": "#/components/responses/Error"}}}},
+        "/api/v1/strategies": {"get": {"summary": "Strategy files and whether each validates", "responses": {"200": {"description": "strategies", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AnyEnvelope"}}}}}}},
+        "/api/v1/models": {"get": {"summary": "Trained models", "responses": {"200": {"description": "models", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AnyEnvelope"}}}}}}},
+        "/api/v1/plugins": {"get": {"summary": "Strategy and model plugins", "responses": {"200": {"description": "plugins", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AnyEnvelope"}}}}}}}
+      },
+      "components": {
+        "responses": {"Error": {"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}},
+        "schemas": {
+          "Status": {"enum": ["pending", "running", "completed", "failed", "cancelled"]},
+          "NumberOrNull": {"type": ["number", "null"]},
+          "Error": {"type": "object", "required": ["success", "error"], "properties": {
+            "success": {"const": false},
+            "error": {"type": "object", "required": ["code", "message"], "properties": {
+              "code": {"type": "string"}, "message": {"type": "string"},
+              "details": {"type": "object", "additionalProperties": {"type": "string"}},
+              "problems": {"type": "array", "items": {"type": "object", "required": ["path", "message"], "properties": {"path": {"type": "string"}, "line": {"type": "integer"}, "message": {"type": "string"}}}}}}}},
+          "BacktestRequest": {"type": "object", "required": ["strategy_name", "symbol", "timeframe"], "properties": {
+            "strategy_name": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,32}$"},
+            "symbol": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,32}$"},
+            "timeframe": {"enum": ["1m", "5m", "15m", "30m", "1h", "4h", "1d", "1w"]},
+            "start_date": {"type": "string", "description": "YYYY-MM-DD or ISO-8601 UTC; omitted: from the file's first bar"},
+            "end_date": {"type": "string", "description": "inclusive; a date alone covers the whole day"},
+            "initial_capital": {"type": "number", "default": 100000}, "commission": {"type": "number", "default": 0.001},
+            "slippage": {"type": "number", "default": 0.0005}, "model_path": {"type": "string"}, "mode": {"enum": ["local"]}}},
+          "Progress": {"type": "object", "required": ["percentage", "current_step", "items_processed", "items_total", "context"], "properties": {
+            "percentage": {"type": "number", "minimum": 0, "maximum": 100}, "current_step": {"type": "string"},
+            "items_processed": {"type": "integer"}, "items_total": {"type": "integer"},
+            "context": {"type": "object", "properties": {"current_date": {"type": "string"}, "current_pnl": {"type": "number"},
+              "total_trades": {"type": "integer"}, "win_rate": {"type": "number"}, "bars_per_second": {"type": "number"}}}}},
+          "Operation": {"type": "object", "required": ["operation_id", "operation_type", "status", "created_at", "progress", "metadata"], "properties": {
+            "operation_id": {"type": "string", "pattern": "^op_[a-z_]+_[0-9]{8}_[0-9]{6}_[0-9a-f]{8}$"},
+            "operation_type": {"enum": ["backtesting", "training", "data_loading"]}, "status": {"$ref": "#/components/schemas/Status"},
+            "created_at": {"type": "string"}, "started_at": {"type": "string"}, "completed_at": {"type": "string"},
+            "duration_seconds": {"type": "number"}, "progress": {"$ref": "#/components/schemas/Progress"},
+            "metadata": {"type": "object", "required": ["parameters", "mode"]},
+            "result_summary": {"$ref": "#/components/schemas/Metrics"},
+            "error": {"type": "object", "required": ["code", "message"]}}},
+          "Started": {"type": "object", "required": ["success", "operation_id", "status", "message", "symbol", "timeframe", "mode", "data"], "properties": {
+            "success": {"const": true}, "operation_id": {"type": "string"}, "status": {"const": "started"}, "message": {"type": "string"},
+            "symbol": {"type": "string"}, "timeframe": {"type": "string"}, "mode": {"enum": ["local", "remote"]},
+            "data": {"$ref": "#/components/schemas/Operation"}}},
+          "OperationEnvelope": {"type": "object", "required": ["success", "data"], "properties": {"success": {"const": true}, "data": {"$ref": "#/components/schemas/Operation"}}},
+          "OperationListEnvelope": {"type": "object", "required": ["success", "data"], "properties": {"success": {"const": true}, "data": {"type": "object",
+            "required": ["operations", "total_count", "limit", "offset"], "properties": {"operations": {"type": "array", "items": {"$ref": "#/components/schemas/Operation"}},
+            "total_count": {"type": "integer"}, "limit": {"type": "integer"}, "offset": {"type": "integer"}}}}},
+          "MetricsEnvelope": {"type": "object", "required": ["success", "data"], "properties": {"success": {"const": true}, "data": {"type": "object",
+            "required": ["operation_id", "status", "metrics", "cursor"], "properties": {"cursor": {"type": "integer"}, "metrics": {"type": "object", "properties": {"bars": {"type": "array",
+            "items": {"type": "object", "required": ["bar", "date", "equity", "pnl", "trades"]}}}}}}}},
+          "Metrics": {"type": "object", "required": ["total_return", "total_return_pct", "sharpe_ratio", "max_drawdown", "max_drawdown_pct", "total_trades", "win_rate"], "properties": {
+            "total_return": {"type": "number"}, "total_return_pct": {"type": "number"}, "annualized_return": {"$ref": "#/components/schemas/NumberOrNull"},
+            "volatility": {"$ref": "#/components/schemas/NumberOrNull"}, "sharpe_ratio": {"$ref": "#/components/schemas/NumberOrNull"},
+            "sortino_ratio": {"$ref": "#/components/schemas/NumberOrNull"}, "max_drawdown": {"type": "number"}, "max_drawdown_pct": {"type": "number"},
+            "max_drawdown_duration": {"type": "integer"}, "calmar_ratio": {"$ref": "#/components/schemas/NumberOrNull"}, "total_trades": {"type": "integer"},
+            "winning_trades": {"type": "integer"}, "losing_trades": {"type": "integer"}, "win_rate": {"$ref": "#/components/schemas/NumberOrNull"},
+            "profit_factor": {"$ref": "#/components/schemas/NumberOrNull"}, "avg_win": {"$ref": "#/components/schemas/NumberOrNull"},
+            "avg_loss": {"$ref": "#/components/schemas/NumberOrNull"}, "largest_win": {"$ref": "#/components/schemas/NumberOrNull"},
+            "largest_loss": {"$ref": "#/components/schemas/NumberOrNull"}, "expectancy": {"$ref": "#/components/schemas/NumberOrNull"},
+            "sqn": {"$ref": "#/components/schemas/NumberOrNull"}, "exposure_pct": {"type": "number"}, "buy_and_hold_return_pct": {"type": "number"},
+            "avg_bars_held": {"$ref": "#/components/schemas/NumberOrNull"}}},
+          "Trade": {"type": "object", "required": ["trade_id", "side", "entry_time", "entry_price", "exit_time", "exit_price", "quantity", "gross_pnl", "commission", "slippage_cost", "net_pnl", "return_pct", "bars_held", "exit_reason"], "properties": {
+            "side": {"enum": ["long", "short"]}, "exit_reason": {"enum": ["signal", "end_of_data"]}}},
+          "ResultEnvelope": {"type": "object", "required": ["success", "data"], "properties": {"success": {"const": true}, "data": {"type": "object",
+            "required": ["strategy", "symbol", "timeframe", "bars", "metrics", "trades", "equity_curve"], "properties": {
+              "metrics": {"$ref": "#/components/schemas/Metrics"}, "trades": {"type": "array", "items": {"$ref": "#/components/schemas/Trade"}},
+              "equity_curve": {"type": "object", "required": ["timestamps", "equity", "drawdown_pct", "position"], "description": "Parallel arrays; timestamps in UTC epoch seconds."}}}}},
+          "Health": {"type": "object", "required": ["status", "version", "running", "pending", "capacity"]},
+          "AnyEnvelope": {"type": "object", "required": ["success", "data"]}
+        }
+      }
+    }
+    """#
+}

@@ -1,0 +1,42 @@
+import KtrdrOperations
+import Prometheus
+
+/// Prometheus metrics of the daemon: operations by state, bars processed, request latencies.
+public final class DaemonMetrics: Sendable {
+    public let registry = PrometheusCollectorRegistry()
+    private let requestSeconds: ValueHistogram
+    private let requests: Counter
+    private static var operations: MetricNameDescriptor { MetricNameDescriptor(namespace: "ktrdr", metricName: "operations", unitName: "count",
+                                                         helpText: "Operations by state") }
+    private static var bars: MetricNameDescriptor { MetricNameDescriptor(namespace: "ktrdr", metricName: "bars_processed", unitName: "total",
+                                                   helpText: "Bars processed by completed backtests since the daemon started") }
+
+    public init() {
+        requestSeconds = registry.makeValueHistogram(
+            descriptor: MetricNameDescriptor(namespace: "ktrdr", subsystem: "http", metricName: "request_duration", unitName: "seconds",
+                                             helpText: "HTTP request latency"),
+            labels: [], buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5])
+        requests = registry.makeCounter(descriptor: MetricNameDescriptor(namespace: "ktrdr", subsystem: "http", metricName: "requests",
+                                                                         unitName: "total", helpText: "HTTP requests served"))
+    }
+
+    public func observeRequest(seconds: Double) {
+        requestSeconds.record(seconds)
+        requests.increment()
+    }
+
+    /// Refreshes the gauges from the manager and renders the text exposition format.
+    public func render(manager: OperationManager) async -> String {
+        let (running, pending) = await manager.counts()
+        let bars = await manager.barsProcessed
+        let finished = (try? await manager.list(status: nil, type: nil, activeOnly: false, limit: 1000, offset: 0).records) ?? []
+        registry.makeGauge(descriptor: Self.operations, labels: [("state", "running")]).set(Double(running))
+        registry.makeGauge(descriptor: Self.operations, labels: [("state", "pending")]).set(Double(pending))
+        for state in [OperationStatus.completed, .failed, .cancelled] {
+            let n = finished.filter { $0.status == state }.count
+            registry.makeGauge(descriptor: Self.operations, labels: [("state", state.rawValue)]).set(Double(n))
+        }
+        registry.makeGauge(descriptor: Self.bars).set(Double(bars))
+        return registry.emitToString()
+    }
+}

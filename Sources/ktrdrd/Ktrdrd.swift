@@ -1,0 +1,65 @@
+import ArgumentParser
+import Foundation
+import KtrdrServer
+import Logging
+
+/// `ktrdrd`: the backtesting daemon.
+@main
+struct Ktrdrd: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ktrdrd",
+        abstract: "Run backtests as asynchronous operations behind an HTTP API and a control socket.",
+        discussion: """
+            State (SQLite history, control socket, pid file) lives in --home (env KTRDR_HOME, default ~/.ktrdr).
+            HTTP listens on loopback unless KTRDR_API_TOKEN is set; clients then send `Authorization: Bearer <token>`.
+            SIGTERM or `ktrdrctl daemon stop` cancels running operations, records them, and exits.
+            """)
+
+    @Option(help: "State directory (default: $KTRDR_HOME or ~/.ktrdr).")
+    var home: String?
+    @Option(help: "HTTP address host:port.")
+    var http = ProcessInfo.processInfo.environment["KTRDR_HTTP"] ?? "127.0.0.1:8000"
+    @Option(help: "Role: server or worker.")
+    var role = "server"
+    @Option(help: "Directory of data files.")
+    var dataDir = ProcessInfo.processInfo.environment["KTRDR_DATA_DIR"] ?? "data"
+    @Option(help: "Directory of strategy files.")
+    var strategiesDir = ProcessInfo.processInfo.environment["KTRDR_STRATEGIES_DIR"] ?? "strategies"
+    @Option(help: "Operations run at once (default: core count); the rest wait pending.")
+    var maxConcurrent: Int?
+    @Option(help: "Days to keep finished operations.")
+    var retentionDays = 90
+    @Option(help: "Log level: trace, debug, info, notice, warning, error.")
+    var logLevel = "info"
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "ktrdrd")
+        let env = ProcessInfo.processInfo.environment
+        var config = DaemonConfig(home: home ?? env["KTRDR_HOME"] ?? (NSHomeDirectory() + "/.ktrdr"))
+        guard role == "server" || role == "worker" else { throw ValidationError("--role must be server or worker, got '\(role)'") }
+        config.role = role
+        let parts = http.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count >= 2, let port = Int(parts.last!), (0...65535).contains(port) else {
+            throw ValidationError("--http must be host:port, got '\(http)'")
+        }
+        config.httpHost = parts.dropLast().joined(separator: ":")
+        config.httpPort = port
+        config.apiToken = env["KTRDR_API_TOKEN"]
+        config.dataDirectory = (dataDir as NSString).standardizingPath
+        config.strategiesDirectory = (strategiesDir as NSString).standardizingPath
+        if let maxConcurrent { config.maxConcurrent = max(1, maxConcurrent) }
+        config.retentionDays = retentionDays
+        do {
+            try await Daemon.run(config, logger: logger)
+        } catch {
+            logger.critical("ktrdrd cannot start: \(error)")
+            throw ExitCode(1)
+        }
+    }
+}
