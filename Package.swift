@@ -49,7 +49,7 @@ let package = Package(
             ]
         ),
         // The client side of the control protocol and the HTTP API (used by ktrdrctl).
-        .target(name: "KtrdrClient", dependencies: ["KtrdrCore"]),
+        .target(name: "KtrdrClient", dependencies: ["KtrdrCore", "KtrdrOperations"]),
         .executableTarget(
             name: "ktrdrd",
             dependencies: [

@@ -68,6 +68,9 @@ public actor OperationManager {
         if let mode = p.mode, mode != "local" {
             throw .invalidRequest("mode '\(mode)' is not available: this daemon runs backtests locally (mode: local)")
         }
+        if let pace = p.paceBarsPerSecond, !(pace >= 1 && pace <= 1e12) {
+            throw .invalidRequest("pace_bars_per_second must be in [1, 1e12], got \(pace)")
+        }
         if p.modelPath != nil { throw .invalidRequest("model_path is only valid for model-based strategies, which this build does not run yet") }
         let strategy = try StrategyLoader.load(name: p.strategyName, directory: config.strategiesDirectory)
         var request = BacktestRequest(strategy: strategy, symbol: p.symbol, timeframe: tf)
@@ -116,9 +119,10 @@ public actor OperationManager {
             running += 1
             logger.info("registered local progress bridge", metadata: ["operation_id": "\(id)", "mode": "local"])
             let prepared = op.prepared, bridge = op.bridge, token = op.token, store = self.store
+            let sink = op.record.metadata.parameters.paceBarsPerSecond.map { Pacer(rate: $0, bridge: bridge).sink } ?? bridge.sink
             let thread = Thread { [weak self] in
                 let outcome: Result<BacktestResult, KtrdrError>
-                do throws(KtrdrError) { outcome = .success(try Backtester.run(prepared, progress: bridge.sink, cancel: token)) } catch {
+                do throws(KtrdrError) { outcome = .success(try Backtester.run(prepared, progress: sink, cancel: token)) } catch {
                     outcome = .failure(error)
                 }
                 var saveError: String?

@@ -59,6 +59,9 @@ public struct BacktestParameters: Codable, Sendable, Equatable {
     public var slippage: Double?
     public var modelPath: String?
     public var mode: String?
+    /// Replay pacing: at most this many bars per second (watching a run unfold on a
+    /// dashboard, or demonstrating progress and cancellation). Nil: full speed.
+    public var paceBarsPerSecond: Double?
 
     public init(strategyName: String, symbol: String, timeframe: String, startDate: String? = nil, endDate: String? = nil) {
         self.strategyName = strategyName

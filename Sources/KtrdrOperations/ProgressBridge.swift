@@ -1,3 +1,4 @@
+import Foundation
 import KtrdrCore
 import Synchronization
 
@@ -47,4 +48,37 @@ public final class ProgressBridge: Sendable {
 
     /// The sink handed to the engine.
     public var sink: ProgressSink { { [self] p in write(p) } }
+}
+
+/// Replay pacing outside the engine: after each progress report, the engine thread sleeps
+/// until wall time catches up with `barsDone / rate`. The loop itself is untouched, and the
+/// cancellation token is still read every chunk.
+final class Pacer: Sendable {
+    private let rate: Double
+    private let bridge: ProgressBridge
+    private let start = Mutex<Double?>(nil)
+
+    init(rate: Double, bridge: ProgressBridge) {
+        self.rate = rate
+        self.bridge = bridge
+    }
+
+    var sink: ProgressSink {
+        { [self] p in
+            bridge.write(p)
+            let now = Self.seconds()
+            let t0 = start.withLock { s -> Double in
+                if s == nil { s = now }
+                return s!
+            }
+            let wait = t0 + Double(p.barsDone) / rate - now
+            if wait > 0 { usleep(UInt32(min(wait, 1) * 1_000_000)) }
+        }
+    }
+
+    static func seconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+    }
 }

@@ -115,8 +115,12 @@ struct ControlSocketService: Service {
 
     func run() async throws {
         defer { try? FileManager.default.removeItem(atPath: path) }
-        try await cancelWhenGracefulShutdown {
-            try await ControlSocketServer.run(path: path, service: service, control: control, logger: logger)
+        do {
+            try await cancelWhenGracefulShutdown {
+                try await ControlSocketServer.run(path: path, service: service, control: control, logger: logger)
+            }
+        } catch is CancellationError {
+            logger.info("control socket closed")
         }
     }
 }

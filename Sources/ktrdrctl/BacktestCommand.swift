@@ -1,10 +1,22 @@
 import ArgumentParser
 import Foundation
+import KtrdrClient
 import KtrdrCore
+import KtrdrOperations
 
 struct BacktestCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "backtest", abstract: "Run backtests.",
-                                                    subcommands: [Run.self])
+    static let configuration = CommandConfiguration(commandName: "backtest", abstract: "Run and cancel backtests.",
+                                                    subcommands: [Run.self, Cancel.self])
+
+    struct Cancel: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Cancel a backtest (idempotent).")
+        @OptionGroup var daemon: DaemonOptions
+        @Argument(help: "Operation id.") var operationId: String
+        func run() throws {
+            let r = try withClient { try daemon.connect().cancel(operationId) }
+            print("\(r.operationId) \(r.status.rawValue)")
+        }
+    }
 
     struct Run: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -18,6 +30,7 @@ struct BacktestCommand: ParsableCommand {
 
         @Flag(help: "Run in this process, without a daemon.")
         var local = false
+        @OptionGroup var daemon: DaemonOptions
         @Argument(help: "Strategy name (strategies/<name>.yaml).")
         var strategy: String
         @Argument(help: "Symbol, e.g. GOOG (data/<SYMBOL>_<timeframe>.csv).")
@@ -34,6 +47,8 @@ struct BacktestCommand: ParsableCommand {
         var commission: Double = 0.001
         @Option(help: "Adverse slippage, fraction of price.")
         var slippage: Double = 0.0005
+        @Option(help: "Daemon runs only: replay at most this many bars per second (watch a run unfold).")
+        var pace: Double?
         @Flag(help: "Print the result as JSON (metrics and trades) instead of a table.")
         var json = false
         @Flag(help: "With --json, include the equity curve.")
@@ -44,10 +59,7 @@ struct BacktestCommand: ParsableCommand {
         var strategiesDir = "strategies"
 
         func run() throws {
-            guard local else {
-                printError("error: the daemon-backed run is not available in this build; add --local to run in this process")
-                throw ExitCode(2)
-            }
+            guard local else { return try runThroughDaemon() }
             Allocator.tuneForColumns()
             do {
                 let tf = try Names.timeframe(timeframe)
@@ -76,6 +88,68 @@ struct BacktestCommand: ParsableCommand {
                 throw fail(error)
             }
         }
+    }
+}
+
+extension BacktestCommand.Run {
+    /// Starts the backtest on the daemon, draws its progress, prints the result table.
+    /// Ctrl-C cancels the operation, waits for `cancelled`, and exits 130.
+    func runThroughDaemon() throws {
+        let connection = try daemon.connect()
+        var params: [String: Any] = ["strategy_name": strategy, "symbol": symbol, "timeframe": timeframe,
+                                     "initial_capital": capital, "commission": commission, "slippage": slippage]
+        if let start { params["start_date"] = start }
+        if let end { params["end_date"] = end }
+        if let pace { params["pace_bars_per_second"] = pace }
+        let began = KtrdrStdio.now()
+        let record = try withClient { try connection.startBacktest(params) }
+        let id = record.operationId
+        if !json { printError("operation \(id): \(Format.grouped(record.metadata.bars ?? 0)) bars (+\(record.metadata.warmupBars ?? 0) warm-up)") }
+        let interrupt = CancelOnInterrupt(operationId: id, daemon: daemon)
+        defer { interrupt.disarm() }
+        let bar = ProgressBar(enabled: KtrdrStdio.stderrIsTerminal && !json, label: "\(symbol) \(timeframe)")
+        let final = try withClient { try connection.watch(id) { bar.draw($0) } }
+        bar.finish()
+        switch final.status {
+        case .completed:
+            let result = try withClient { try connection.results(id) }
+            if json {
+                var output = result
+                if !withEquity { output.equityCurve = EquityCurve(timestamps: [], equity: [], drawdownPct: [], position: []) }
+                print(String(decoding: try ResultJSON.encoder(pretty: true).encode(output), as: UTF8.self))
+            } else {
+                print(ResultTable.render(result, seconds: KtrdrStdio.now() - began))
+                print("\noperation \(id)")
+            }
+        case .cancelled:
+            printError("operation \(id) cancelled")
+            throw ExitCode(ExitStatus.cancelled)
+        default:
+            printError("error [\(final.error?.code ?? "failed")]: operation \(id) failed: \(final.error?.message ?? "")")
+            throw ExitCode(ExitStatus.failure)
+        }
+    }
+}
+
+/// On SIGINT: cancel the operation on the daemon, wait for `cancelled`, exit 130.
+final class CancelOnInterrupt: @unchecked Sendable {
+    private let source: DispatchSourceSignal
+
+    init(operationId: String, daemon: DaemonOptions) {
+        signal(SIGINT, SIG_IGN)
+        source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        source.setEventHandler {
+            KtrdrStdio.writeStderr("\r\u{1B}[2Kcancelling \(operationId)…\n")
+            let status = (try? daemon.connect().cancel(operationId))?.status.rawValue ?? "unknown"
+            KtrdrStdio.writeStderr("operation \(operationId) \(status)\n")
+            exit(ExitStatus.cancelled)
+        }
+        source.resume()
+    }
+
+    func disarm() {
+        source.cancel()
+        signal(SIGINT, SIG_DFL)
     }
 }
 

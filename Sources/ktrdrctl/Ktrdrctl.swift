@@ -13,10 +13,12 @@ struct Ktrdrctl: ParsableCommand {
               1    the run failed (I/O or an unexpected error)
               2    bad command line (usage)
               3    invalid input: strategy file, data file, dates, parameters, insufficient data
-              4    not found: strategy or data file
+              4    not found: strategy, data file or operation
+              5    the daemon is not reachable (start it with `ktrdrctl daemon start`)
+              6    conflict: the operation already finished (e.g. cancelling a completed one)
               130  cancelled (Ctrl-C)
             """,
-        subcommands: [BacktestCommand.self, DataCommand.self, StrategiesCommand.self]
+        subcommands: [BacktestCommand.self, OpsCommand.self, DaemonCommand.self, DataCommand.self, StrategiesCommand.self]
     )
 }
 
@@ -25,6 +27,8 @@ enum ExitStatus {
     static let failure: Int32 = 1
     static let invalidInput: Int32 = 3
     static let notFound: Int32 = 4
+    static let unreachable: Int32 = 5
+    static let conflict: Int32 = 6
     static let cancelled: Int32 = 130
 
     static func code(for error: KtrdrError) -> Int32 {

@@ -68,7 +68,8 @@ enum OpenAPIDocument {
             "start_date": {"type": "string", "description": "YYYY-MM-DD or ISO-8601 UTC; omitted: from the file's first bar"},
             "end_date": {"type": "string", "description": "inclusive; a date alone covers the whole day"},
             "initial_capital": {"type": "number", "default": 100000}, "commission": {"type": "number", "default": 0.001},
-            "slippage": {"type": "number", "default": 0.0005}, "model_path": {"type": "string"}, "mode": {"enum": ["local"]}}},
+            "slippage": {"type": "number", "default": 0.0005}, "model_path": {"type": "string"}, "mode": {"enum": ["local"]},
+            "pace_bars_per_second": {"type": "number", "minimum": 1, "description": "replay pacing: at most this many bars per second; omitted: full speed"}}},
           "Progress": {"type": "object", "required": ["percentage", "current_step", "items_processed", "items_total", "context"], "properties": {
             "percentage": {"type": "number", "minimum": 0, "maximum": 100}, "current_step": {"type": "string"},
             "items_processed": {"type": "integer"}, "items_total": {"type": "integer"},

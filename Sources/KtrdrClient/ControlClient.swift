@@ -1,0 +1,147 @@
+import Foundation
+import KtrdrCore
+import KtrdrOperations
+
+/// An error reported by the daemon (or by the transport), with its stable code.
+public struct ClientError: Error, CustomStringConvertible, Sendable {
+    public var code: String
+    public var message: String
+    /// HTTP-like status when known (404 not found, 422 invalid…).
+    public var status: Int?
+    public var problems: [String]
+
+    public init(code: String, message: String, status: Int? = nil, problems: [String] = []) {
+        self.code = code
+        self.message = message
+        self.status = status
+        self.problems = problems
+    }
+
+    public var description: String {
+        ([message] + problems.map { "  - \($0)" }).joined(separator: "\n")
+    }
+
+    static func from(errorObject e: [String: Any]) -> ClientError {
+        let problems = (e["problems"] as? [[String: Any]] ?? []).map { p -> String in
+            let line = (p["line"] as? Int).map { " (line \($0))" } ?? ""
+            return "\(p["path"] as? String ?? "?")\(line): \(p["message"] as? String ?? "")"
+        }
+        let code = e["code"] as? String ?? "error"
+        return ClientError(code: code, message: e["message"] as? String ?? "unknown error", status: statusFor(code), problems: problems)
+    }
+
+    static func statusFor(_ code: String) -> Int? {
+        switch code {
+        case "strategy_not_found", "data_not_found", "operation_not_found", "model_not_found", "result_not_found": 404
+        case "strategy_invalid", "insufficient_data", "data_invalid", "unsupported": 422
+        case "operation_finished", "not_completed": 409
+        default: nil
+        }
+    }
+}
+
+/// A blocking client of the control socket (one JSON object per line).
+public final class ControlClient {
+    private let fd: Int32
+    private var buffer = [UInt8]()
+    private var nextId = 1
+    public private(set) var greeting: [String: Any] = [:]
+
+    public init(socketPath: String, timeout: Double = 5) throws {
+        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw ClientError(code: "socket_error", message: "socket(): \(String(cString: strerror(errno)))") }
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(socketPath.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
+            close(fd)
+            throw ClientError(code: "socket_error", message: "socket path too long: \(socketPath)")
+        }
+        withUnsafeMutableBytes(of: &addr.sun_path) { dst in for (i, b) in bytes.enumerated() { dst[i] = b } }
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard rc == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            throw ClientError(code: "daemon_unreachable",
+                              message: "cannot connect to ktrdrd at \(socketPath): \(reason) (start it with `ktrdrctl daemon start`)")
+        }
+        guard let hello = try readObject(), hello["ktrdr"] != nil else {
+            close(fd)
+            throw ClientError(code: "protocol_error", message: "no ktrdr greeting on \(socketPath)")
+        }
+        greeting = hello
+    }
+
+    deinit { close(fd) }
+
+    /// Sends a request and returns its `result` (throws the daemon's error).
+    public func call(_ method: String, _ params: [String: Any] = [:]) throws -> Any {
+        let id = send(method, params)
+        while true {
+            guard let message = try readObject() else { throw ClientError(code: "connection_closed", message: "ktrdrd closed the connection") }
+            guard message["id"] as? Int == id, message["event"] == nil else { continue }
+            if let e = message["error"] as? [String: Any] { throw ClientError.from(errorObject: e) }
+            return message["result"] ?? NSNull()
+        }
+    }
+
+    /// Decodes a call's result into `T` (snake_case JSON).
+    public func call<T: Decodable>(_ method: String, _ params: [String: Any] = [:], as: T.Type) throws -> T {
+        let result = try call(method, params)
+        let data = try JSONSerialization.data(withJSONObject: result, options: [.fragmentsAllowed])
+        return try ResultJSON.decoder().decode(T.self, from: data)
+    }
+
+    /// `operation.watch`: calls `onUpdate` with the current record, then each change, until terminal.
+    public func watch(_ operationId: String, onUpdate: (OperationRecord) -> Void) throws -> OperationRecord {
+        let id = send("operation.watch", ["operation_id": operationId])
+        let decoder = ResultJSON.decoder()
+        while true {
+            guard let message = try readObject() else { throw ClientError(code: "connection_closed", message: "ktrdrd closed the connection") }
+            guard message["id"] as? Int == id else { continue }
+            if let e = message["error"] as? [String: Any] { throw ClientError.from(errorObject: e) }
+            guard let body = message["result"] ?? message["data"] else { continue }
+            let record = try decoder.decode(OperationRecord.self, from: try JSONSerialization.data(withJSONObject: body))
+            onUpdate(record)
+            if record.status.isTerminal { return record }
+        }
+    }
+
+    @discardableResult
+    private func send(_ method: String, _ params: [String: Any]) -> Int {
+        let id = nextId
+        nextId += 1
+        var data = (try? JSONSerialization.data(withJSONObject: ["id": id, "method": method, "params": params])) ?? Data()
+        data.append(0x0A)
+        data.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if n <= 0 { break }
+                offset += n
+            }
+        }
+        return id
+    }
+
+    private func readObject() throws -> [String: Any]? {
+        while true {
+            if let newline = buffer.firstIndex(of: 0x0A) {
+                let line = Data(buffer[..<newline])
+                buffer.removeSubrange(...newline)
+                if line.isEmpty { continue }
+                guard let object = try? JSONSerialization.jsonObject(with: line) as? [String: Any] else {
+                    throw ClientError(code: "protocol_error", message: "unreadable line from ktrdrd")
+                }
+                return object
+            }
+            var chunk = [UInt8](repeating: 0, count: 1 << 16)
+            let n = read(fd, &chunk, chunk.count)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return nil }
+            buffer.append(contentsOf: chunk[..<n])
+        }
+    }
+}

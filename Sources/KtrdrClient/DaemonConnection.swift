@@ -1,0 +1,111 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import KtrdrCore
+import KtrdrOperations
+
+/// What ktrdrctl asks of a daemon, over the control socket or over HTTP.
+public protocol DaemonConnection: AnyObject {
+    func startBacktest(_ params: [String: Any]) throws -> OperationRecord
+    func operation(_ id: String) throws -> OperationRecord
+    func cancel(_ id: String) throws -> OperationRecord
+    func list(_ params: [String: Any]) throws -> [OperationRecord]
+    func results(_ id: String) throws -> BacktestResult
+    /// Calls `onUpdate` with each new state until a terminal one, which it returns.
+    func watch(_ id: String, onUpdate: (OperationRecord) -> Void) throws -> OperationRecord
+}
+
+struct Started: Decodable { var data: OperationRecord }
+struct Listed: Decodable { var operations: [OperationRecord] }
+
+extension ControlClient: DaemonConnection {
+    public func startBacktest(_ params: [String: Any]) throws -> OperationRecord {
+        try call("backtest.start", params, as: Started.self).data
+    }
+    public func operation(_ id: String) throws -> OperationRecord { try call("operation.get", ["operation_id": id], as: OperationRecord.self) }
+    public func cancel(_ id: String) throws -> OperationRecord { try call("operation.cancel", ["operation_id": id], as: OperationRecord.self) }
+    public func list(_ params: [String: Any]) throws -> [OperationRecord] { try call("operations.list", params, as: Listed.self).operations }
+    public func results(_ id: String) throws -> BacktestResult { try call("operation.results", ["operation_id": id], as: BacktestResult.self) }
+}
+
+/// The REST API over HTTP (`ktrdrctl --url`). Progress is read by polling every 200 ms.
+public final class HTTPConnection: DaemonConnection {
+    let base: URL
+    let token: String?
+
+    public init(url: String, token: String?) throws {
+        guard let u = URL(string: url), u.scheme == "http" || u.scheme == "https" else {
+            throw ClientError(code: "bad_url", message: "--url must be http(s)://host:port, got '\(url)'")
+        }
+        base = u
+        self.token = token
+    }
+
+    struct Envelope<T: Decodable>: Decodable { var data: T }
+
+    func request<T: Decodable>(_ method: String, _ path: String, body: [String: Any]? = nil, as: T.Type) throws -> T {
+        let root = base.absoluteString.hasSuffix("/") ? String(base.absoluteString.dropLast()) : base.absoluteString
+        guard let url = URL(string: root + "/" + path) else { throw ClientError(code: "bad_url", message: "cannot build URL for \(path)") }
+        var req = URLRequest(url: url)
+        req.httpMethod = method
+        req.timeoutInterval = 30
+        if let token { req.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        if let body {
+            req.httpBody = try JSONSerialization.data(withJSONObject: body)
+            req.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        }
+        let box = ResponseBox()
+        let done = DispatchSemaphore(value: 0)
+        URLSession.shared.dataTask(with: req) { data, response, error in
+            box.set(data, (response as? HTTPURLResponse)?.statusCode, error)
+            done.signal()
+        }.resume()
+        done.wait()
+        let (data, status, error) = box.get()
+        if let error { throw ClientError(code: "daemon_unreachable", message: "\(base.absoluteString): \(error.localizedDescription)") }
+        guard let data, let status else { throw ClientError(code: "protocol_error", message: "empty HTTP response") }
+        if status >= 400 {
+            let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+            var e = ClientError.from(errorObject: object?["error"] as? [String: Any] ?? ["code": "http_\(status)", "message": "HTTP \(status)"])
+            e.status = status
+            throw e
+        }
+        return try ResultJSON.decoder().decode(T.self, from: data)
+    }
+
+    public func startBacktest(_ params: [String: Any]) throws -> OperationRecord {
+        try request("POST", "api/v1/backtests/start", body: params, as: Started.self).data
+    }
+    public func operation(_ id: String) throws -> OperationRecord {
+        try request("GET", "api/v1/operations/\(id)", as: Envelope<OperationRecord>.self).data
+    }
+    public func cancel(_ id: String) throws -> OperationRecord {
+        try request("DELETE", "api/v1/operations/\(id)", as: Envelope<OperationRecord>.self).data
+    }
+    public func list(_ params: [String: Any]) throws -> [OperationRecord] {
+        var path = "api/v1/operations"
+        let query = params.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: "&")
+        if !query.isEmpty { path += "?" + query }
+        return try request("GET", path, as: Envelope<Listed>.self).data.operations
+    }
+    public func results(_ id: String) throws -> BacktestResult {
+        try request("GET", "api/v1/operations/\(id)/results", as: Envelope<BacktestResult>.self).data
+    }
+    public func watch(_ id: String, onUpdate: (OperationRecord) -> Void) throws -> OperationRecord {
+        var last: OperationRecord?
+        while true {
+            let r = try operation(id)
+            if r != last { onUpdate(r); last = r }
+            if r.status.isTerminal { return r }
+            usleep(200_000)
+        }
+    }
+}
+
+final class ResponseBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: (Data?, Int?, Error?) = (nil, nil, nil)
+    func set(_ d: Data?, _ s: Int?, _ e: Error?) { lock.lock(); value = (d, s, e); lock.unlock() }
+    func get() -> (Data?, Int?, Error?) { lock.lock(); defer { lock.unlock() }; return value }
+}

@@ -1,0 +1,121 @@
+import ArgumentParser
+import Foundation
+import KtrdrClient
+import KtrdrCore
+
+struct DaemonCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "daemon", abstract: "Start, inspect and stop ktrdrd.",
+                                                    subcommands: [Start.self, Status.self, Stop.self])
+
+    struct Start: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Start ktrdrd in the background (pid file and log under --home) and wait until its socket answers.")
+        @OptionGroup var daemon: DaemonOptions
+        @Option(help: "HTTP address host:port.") var http = "127.0.0.1:8000"
+        @Option(help: "Directory of data files.") var dataDir = "data"
+        @Option(help: "Directory of strategy files.") var strategiesDir = "strategies"
+        @Option(help: "Operations run at once (default: core count).") var maxConcurrent: Int?
+        @Option(help: "Seconds to wait for the socket.") var timeout = 30.0
+
+        func run() throws {
+            let home = daemon.resolvedHome
+            if SocketProbeClient.answers(daemon.socketPath) {
+                print("ktrdrd already running (socket \(daemon.socketPath))")
+                return
+            }
+            try FileManager.default.createDirectory(atPath: home + "/log", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            let logPath = home + "/log/ktrdrd.log"
+            if !FileManager.default.fileExists(atPath: logPath) { _ = FileManager.default.createFile(atPath: logPath, contents: nil) }
+            guard let log = FileHandle(forWritingAtPath: logPath) else { throw fail(.io(path: logPath, message: "cannot open log file")) }
+            log.seekToEndOfFile()
+            let binary = Self.siblingExecutable("ktrdrd")
+            guard FileManager.default.isExecutableFile(atPath: binary) else {
+                throw fail(.io(path: binary, message: "ktrdrd executable not found next to ktrdrctl (build it: swift build -c release)"))
+            }
+            var args = ["--home", home, "--http", http, "--data-dir", absolute(dataDir), "--strategies-dir", absolute(strategiesDir)]
+            if let maxConcurrent { args += ["--max-concurrent", "\(maxConcurrent)"] }
+            let process = Process()
+            // A new session, so a Ctrl-C in this terminal does not reach the daemon.
+            if FileManager.default.isExecutableFile(atPath: "/usr/bin/setsid") {
+                process.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
+                process.arguments = [binary] + args
+            } else {
+                process.executableURL = URL(fileURLWithPath: binary)
+                process.arguments = args
+            }
+            process.standardOutput = log
+            process.standardError = log
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+            let deadline = Date(timeIntervalSinceNow: timeout)
+            while Date() < deadline {
+                if SocketProbeClient.answers(daemon.socketPath) {
+                    let pid = (try? String(contentsOfFile: home + "/run/ktrdrd.pid", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
+                    print("ktrdrd started: pid \(pid), http \(http), socket \(daemon.socketPath), log \(logPath)")
+                    return
+                }
+                if !process.isRunning, process.executableURL?.path == binary {
+                    break
+                }
+                usleep(100_000)
+            }
+            let tail = ((try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "").split(separator: "\n").suffix(5).joined(separator: "\n")
+            printError("error: ktrdrd did not answer on \(daemon.socketPath) within \(Int(timeout)) s; log tail:\n\(tail)")
+            throw ExitCode(ExitStatus.failure)
+        }
+
+        func absolute(_ path: String) -> String {
+            path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        }
+
+        static func siblingExecutable(_ name: String) -> String {
+            let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+            return ((me as NSString).deletingLastPathComponent as NSString).appendingPathComponent(name)
+        }
+    }
+
+    struct Status: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show the daemon's status.")
+        @OptionGroup var daemon: DaemonOptions
+        @Flag(help: "JSON output.") var json = false
+        func run() throws {
+            let client = try withClient { try ControlClient(socketPath: daemon.socketPath) }
+            let status = try withClient { try client.call("daemon.status") }
+            let data = try JSONSerialization.data(withJSONObject: status, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+            if json { return print(String(decoding: data, as: UTF8.self)) }
+            guard let s = status as? [String: Any] else { return }
+            for key in ["version", "pid", "uptime_seconds", "running", "pending", "capacity", "http", "socket", "database", "home"] {
+                print("\(Format.pad(key, 16)) \(s[key].map { "\($0)" } ?? "")")
+            }
+        }
+    }
+
+    struct Stop: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Stop the daemon gracefully (running operations are cancelled and recorded).")
+        @OptionGroup var daemon: DaemonOptions
+        @Option(help: "Seconds to wait for the process to exit.") var timeout = 20.0
+        func run() throws {
+            let pid = (try? String(contentsOfFile: daemon.resolvedHome + "/run/ktrdrd.pid", encoding: .utf8))
+                .flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            guard SocketProbeClient.answers(daemon.socketPath) else {
+                print("ktrdrd is not running")
+                return
+            }
+            let client = try withClient { try ControlClient(socketPath: daemon.socketPath) }
+            _ = try withClient { try client.call("daemon.shutdown") }
+            let deadline = Date(timeIntervalSinceNow: timeout)
+            while Date() < deadline {
+                let alive = pid.map { kill($0, 0) == 0 } ?? SocketProbeClient.answers(daemon.socketPath)
+                if !alive { print("ktrdrd stopped"); return }
+                usleep(100_000)
+            }
+            printError("error: ktrdrd still running after \(Int(timeout)) s")
+            throw ExitCode(ExitStatus.failure)
+        }
+    }
+}
+
+/// Whether a daemon answers on the control socket.
+enum SocketProbeClient {
+    static func answers(_ path: String) -> Bool { (try? ControlClient(socketPath: path)) != nil }
+}

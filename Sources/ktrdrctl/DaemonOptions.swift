@@ -1,0 +1,54 @@
+import ArgumentParser
+import Foundation
+import KtrdrClient
+import KtrdrCore
+import KtrdrOperations
+
+/// How ktrdrctl reaches the daemon: the control socket under --home, or HTTP with --url.
+struct DaemonOptions: ParsableArguments {
+    @Option(help: "ktrdrd state directory (default: $KTRDR_HOME or ~/.ktrdr); its run/ktrdrd.sock is used.")
+    var home: String?
+    @Option(help: "Talk HTTP to this daemon (e.g. http://127.0.0.1:8000) instead of the control socket; token from $KTRDR_API_TOKEN.")
+    var url: String?
+
+    var resolvedHome: String { home ?? ProcessInfo.processInfo.environment["KTRDR_HOME"] ?? (NSHomeDirectory() + "/.ktrdr") }
+    var socketPath: String { resolvedHome + "/run/ktrdrd.sock" }
+
+    func connect() throws -> DaemonConnection {
+        do {
+            if let url { return try HTTPConnection(url: url, token: ProcessInfo.processInfo.environment["KTRDR_API_TOKEN"]) }
+            return try ControlClient(socketPath: socketPath)
+        } catch let e as ClientError {
+            throw clientFailure(e)
+        }
+    }
+}
+
+/// Prints a daemon error and maps it to the documented exit code.
+func clientFailure(_ e: ClientError) -> ExitCode {
+    printError("error [\(e.code)]: \(e)")
+    switch e.status {
+    case 404: return ExitCode(ExitStatus.notFound)
+    case 400, 413, 422: return ExitCode(ExitStatus.invalidInput)
+    case 409: return ExitCode(ExitStatus.conflict)
+    default:
+        if e.code.hasPrefix("invalid") || e.code == "validation_error" || e.code == "bad_request" { return ExitCode(ExitStatus.invalidInput) }
+        return ExitCode(e.code == "daemon_unreachable" ? ExitStatus.unreachable : ExitStatus.failure)
+    }
+}
+
+/// Runs `body`, turning client errors into exit codes.
+func withClient<T>(_ body: () throws -> T) throws -> T {
+    do { return try body() } catch let e as ClientError { throw clientFailure(e) }
+}
+
+extension ProgressBar {
+    /// Draws the bar from an operation record (daemon-driven runs).
+    func draw(_ r: OperationRecord) {
+        let p = r.progress
+        let time = p.context.currentDate.flatMap(UTCTime.parse)
+        draw(BacktestProgress(barsDone: p.itemsProcessed, barsTotal: p.itemsTotal, currentTime: time ?? 0,
+                              equity: 0, pnl: p.context.currentPnl ?? 0, tradesClosed: p.context.totalTrades ?? 0, winningTrades: 0),
+             force: r.status.isTerminal)
+    }
+}
