@@ -104,7 +104,7 @@ extension BacktestCommand.Run {
         let began = KtrdrStdio.now()
         let record = try withClient { try connection.startBacktest(params) }
         let id = record.operationId
-        if !json { printError("operation \(id): \(Format.grouped(record.metadata.bars ?? 0)) bars (+\(record.metadata.warmupBars ?? 0) warm-up)") }
+        printError("operation \(id): \(Format.grouped(record.metadata.bars ?? 0)) bars (+\(record.metadata.warmupBars ?? 0) warm-up)")
         let interrupt = CancelOnInterrupt(operationId: id, daemon: daemon)
         defer { interrupt.disarm() }
         let bar = ProgressBar(enabled: KtrdrStdio.stderrIsTerminal && !json, label: "\(symbol) \(timeframe)")
