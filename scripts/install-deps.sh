@@ -2,7 +2,7 @@
 # Installs the Debian packages ktrdrd needs to build and test. Idempotent: does nothing
 # when everything is present. Needs root (or sudo) only when something is missing.
 set -euo pipefail
-packages=(python3 libsqlite3-dev)
+packages=(python3 python3-jsonschema libsqlite3-dev curl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

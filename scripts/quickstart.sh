@@ -1,16 +1,25 @@
 #!/usr/bin/env bash
-# A newcomer's first run: install what is missing, build in release, and backtest the shipped
-# strategy on the shipped data with a live progress bar and the result table.
+# A newcomer's first run: install what is missing, build in release, start the ktrdrd daemon,
+# and run backtests through it on the shipped data with a live progress bar and result tables.
+# State goes to $KTRDR_HOME (default ~/.ktrdr); HTTP on $KTRDR_HTTP (default 127.0.0.1:8000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-echo "building ktrdrctl (release; the first build fetches and compiles dependencies, a few minutes)…"
-swift build -c release --product ktrdrctl 2>&1 | grep -E "error|warning: |Compiling ktrdrctl|Build complete" || true
-bin=.build/release/ktrdrctl
-"$bin" strategies list
+echo "building ktrdrd and ktrdrctl (release; the first build compiles dependencies: a few minutes)…"
+for p in ktrdrd ktrdrctl; do
+  swift build -c release --product "$p" 2>&1 | grep -E "error|warning: |Build of product" || true
+done
+K=.build/release/ktrdrctl
+"$K" daemon start --http "${KTRDR_HTTP:-127.0.0.1:8000}"
+"$K" daemon status
 echo
-echo "\$ ktrdrctl backtest run --local sma_crossover EURUSD 1h"
-"$bin" backtest run --local sma_crossover EURUSD 1h
+echo "\$ ktrdrctl backtest run sma_crossover EURUSD 1h"
+"$K" backtest run sma_crossover EURUSD 1h
 echo
-echo "\$ ktrdrctl backtest run --local rsi_mean_reversion GOOG 1d --start 2006-01-01 --end 2012-12-31"
-"$bin" backtest run --local rsi_mean_reversion GOOG 1d --start 2006-01-01 --end 2012-12-31
+[ -f data/SYNTH_1m.csv ] || "$K" data generate --bars 1000000
+echo "\$ ktrdrctl backtest run sma_crossover SYNTH 1m --pace 300000    # 1M bars replayed at 300k bars/s to watch progress"
+"$K" backtest run sma_crossover SYNTH 1m --pace 300000
+echo
+"$K" ops list --limit 5
+echo
+echo "The daemon keeps running: try 'curl -s ${KTRDR_HTTP:-127.0.0.1:8000}/api/v1/operations' or '$K --help'; stop it with '$K daemon stop'."

@@ -1,0 +1,138 @@
+import Foundation
+import KtrdrCore
+import Logging
+import XCTest
+
+@testable import KtrdrOperations
+
+/// The operations layer against a real SQLite file and the real data and strategy files.
+final class OperationsTests: XCTestCase {
+    var dir = ""
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+    override func setUp() {
+        dir = NSTemporaryDirectory() + "ktrdr-ops-\(UUID().uuidString)"
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
+
+    func manager(maxConcurrent: Int = 2) throws -> OperationManager {
+        let store = try OperationStore(path: dir + "/ktrdr.db")
+        return OperationManager(store: store, config: OperationsConfig(dataDirectory: Self.root + "/data", strategiesDirectory: Self.root + "/strategies",
+                                                                       maxConcurrent: maxConcurrent), logger: Logger(label: "test"))
+    }
+
+    func wait(_ m: OperationManager, _ id: String, timeout: Double = 20) async throws -> OperationRecord {
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        while Date() < deadline {
+            let r = try await m.get(id)
+            if r.status.isTerminal { return r }
+            try await Task.sleep(nanoseconds: 10_000_000)
+        }
+        throw ApiError(status: 500, code: "timeout", message: "operation did not finish")
+    }
+
+    func testBacktestCompletesAndItsResultIsStoredExactly() async throws {
+        let m = try manager()
+        var p = BacktestParameters(strategyName: "sma_crossover", symbol: "GOOG", timeframe: "1d")
+        p.commission = 0.001
+        p.slippage = 0
+        let started = try await m.startBacktest(p)
+        XCTAssertTrue(OperationRecord.isValidId(started.operationId))
+        let done = try await wait(m, started.operationId)
+        XCTAssertEqual(done.status, .completed)
+        XCTAssertEqual(done.progress.percentage, 100)
+        XCTAssertEqual(done.progress.itemsProcessed, 2148)
+        XCTAssertEqual(done.resultSummary?.totalTrades, 33)
+        let result = try await m.result(started.operationId)
+        XCTAssertEqual("\(result.metrics.finalEquity)", "545054.3120499998")
+        XCTAssertEqual(result.trades.count, 33)
+        XCTAssertEqual(result.equityCurve.equity.count, 2148)
+        // A second store on the same file (a restart) reads the same bits.
+        let reopened = try OperationStore(path: dir + "/ktrdr.db")
+        let again = try XCTUnwrap(try reopened.result(started.operationId))
+        XCTAssertEqual(again.equityCurve, result.equityCurve)
+        XCTAssertEqual(again.trades, result.trades)
+        XCTAssertEqual(try reopened.record(started.operationId), done)
+        XCTAssertEqual(try reopened.integrityCheck(), "ok")
+    }
+
+    func testValidationFailsBeforeAnOperationExists() async throws {
+        let m = try manager()
+        let cases: [(BacktestParameters, Int, String)] = [
+            (BacktestParameters(strategyName: "nope", symbol: "GOOG", timeframe: "1d"), 404, "strategy_not_found"),
+            (BacktestParameters(strategyName: "sma_crossover", symbol: "NOPE", timeframe: "1d"), 404, "data_not_found"),
+            (BacktestParameters(strategyName: "sma_crossover", symbol: "../x", timeframe: "1d"), 400, "invalid_name"),
+            (BacktestParameters(strategyName: "sma_crossover", symbol: "GOOG", timeframe: "7d"), 400, "invalid_timeframe"),
+            (BacktestParameters(strategyName: "sma_crossover", symbol: "GOOG", timeframe: "1d", startDate: "2004-08-20"), 422, "insufficient_data"),
+        ]
+        for (p, status, code) in cases {
+            do {
+                _ = try await m.startBacktest(p)
+                XCTFail("\(code): expected an error")
+            } catch {
+                XCTAssertEqual(error.status, status, code)
+                XCTAssertEqual(error.code, code)
+            }
+        }
+        let listed = try await m.list(status: nil, type: nil, activeOnly: false, limit: 10, offset: 0)
+        XCTAssertEqual(listed.total, 0)
+    }
+
+    func testPendingOperationsWaitInFIFOAndCanBeCancelled() async throws {
+        let m = try manager(maxConcurrent: 1)
+        var slow = BacktestParameters(strategyName: "sma_crossover", symbol: "EURUSD", timeframe: "1h")
+        slow.paceBarsPerSecond = 2_000  // 5000 bars: 2.5 s
+        let a = try await m.startBacktest(slow)
+        let b = try await m.startBacktest(BacktestParameters(strategyName: "sma_crossover", symbol: "GOOG", timeframe: "1d"))
+        let c = try await m.startBacktest(BacktestParameters(strategyName: "sma_crossover", symbol: "GOOG", timeframe: "1d"))
+        let bState = try await m.get(b.operationId).status
+        XCTAssertEqual(bState, .pending)
+        let cancelled = try await m.cancel(b.operationId)
+        XCTAssertEqual(cancelled.status, .cancelled)
+        let first = try await m.cancel(a.operationId)
+        XCTAssertEqual(first.status, .cancelled)
+        let third = try await wait(m, c.operationId)
+        XCTAssertEqual(third.status, .completed)
+        do {
+            _ = try await m.cancel(c.operationId)
+            XCTFail("cancelling a completed operation must be a conflict")
+        } catch {
+            XCTAssertEqual(error.status, 409)
+        }
+        let again = try await m.cancel(b.operationId)  // idempotent
+        XCTAssertEqual(again.status, .cancelled)
+    }
+
+    func testInterruptedOperationsAreMarkedFailedAtStart() throws {
+        let store = try OperationStore(path: dir + "/ktrdr.db")
+        var r = OperationRecord(operationId: OperationRecord.newId(type: .backtesting), operationType: .backtesting, status: .running,
+                                createdAt: "2026-01-01T00:00:00.000Z", progress: OperationProgress(),
+                                metadata: OperationMetadata(parameters: BacktestParameters(strategyName: "s", symbol: "X", timeframe: "1d")))
+        try store.save(r)
+        r.operationId = OperationRecord.newId(type: .backtesting)
+        r.status = .completed
+        try store.save(r)
+        let marked = try OperationStore(path: dir + "/ktrdr.db").markInterrupted()
+        XCTAssertEqual(marked.count, 1)
+        let again = try XCTUnwrap(try store.record(marked[0]))
+        XCTAssertEqual(again.status, .failed)
+        XCTAssertEqual(again.error?.code, "interrupted")
+        XCTAssertEqual(try store.record(r.operationId)?.status, .completed)
+        XCTAssertEqual(try store.applyRetention(days: 1), 2)
+    }
+
+    func testProgressBridgeSamplesAndVersions() {
+        let bridge = ProgressBridge(totalBars: 10_000)
+        for done in stride(from: 2048, through: 10_000, by: 2048) {
+            bridge.write(BacktestProgress(barsDone: done, barsTotal: 10_000, currentTime: Int64(done), equity: 1, pnl: 0, tradesClosed: 0, winningTrades: 0))
+        }
+        XCTAssertEqual(bridge.latest.version, 4)
+        XCTAssertEqual(bridge.latest.progress?.barsDone, 8192)
+        let (all, next) = bridge.samples(from: 0)
+        XCTAssertEqual(all.map(\.bar), [2048, 4096, 6144, 8192])
+        XCTAssertEqual(next, 4)
+        XCTAssertTrue(bridge.samples(from: next).samples.isEmpty)
+    }
+}
