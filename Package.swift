@@ -68,7 +68,7 @@ let package = Package(
         .executableTarget(
             name: "ktrdr-bench",
             dependencies: [
-                "KtrdrCore",
+                "KtrdrCore", "KtrdrOperations",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

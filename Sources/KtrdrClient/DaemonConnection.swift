@@ -11,7 +11,7 @@ public protocol DaemonConnection: AnyObject {
     func operation(_ id: String) throws -> OperationRecord
     func cancel(_ id: String) throws -> OperationRecord
     func list(_ params: [String: Any]) throws -> [OperationRecord]
-    func results(_ id: String) throws -> BacktestResult
+    func results(_ id: String, equityCurve: Bool) throws -> BacktestResult
     /// Calls `onUpdate` with each new state until a terminal one, which it returns.
     func watch(_ id: String, onUpdate: (OperationRecord) -> Void) throws -> OperationRecord
 }
@@ -26,7 +26,9 @@ extension ControlClient: DaemonConnection {
     public func operation(_ id: String) throws -> OperationRecord { try call("operation.get", ["operation_id": id], as: OperationRecord.self) }
     public func cancel(_ id: String) throws -> OperationRecord { try call("operation.cancel", ["operation_id": id], as: OperationRecord.self) }
     public func list(_ params: [String: Any]) throws -> [OperationRecord] { try call("operations.list", params, as: Listed.self).operations }
-    public func results(_ id: String) throws -> BacktestResult { try call("operation.results", ["operation_id": id], as: BacktestResult.self) }
+    public func results(_ id: String, equityCurve: Bool) throws -> BacktestResult {
+        try call("operation.results", ["operation_id": id, "equity_curve": equityCurve], as: BacktestResult.self)
+    }
 }
 
 /// The REST API over HTTP (`ktrdrctl --url`). Progress is read by polling every 200 ms.
@@ -89,8 +91,8 @@ public final class HTTPConnection: DaemonConnection {
         if !query.isEmpty { path += "?" + query }
         return try request("GET", path, as: Envelope<Listed>.self).data.operations
     }
-    public func results(_ id: String) throws -> BacktestResult {
-        try request("GET", "api/v1/operations/\(id)/results", as: Envelope<BacktestResult>.self).data
+    public func results(_ id: String, equityCurve: Bool) throws -> BacktestResult {
+        try request("GET", "api/v1/operations/\(id)/results?equity_curve=\(equityCurve)", as: Envelope<BacktestResult>.self).data
     }
     public func watch(_ id: String, onUpdate: (OperationRecord) -> Void) throws -> OperationRecord {
         var last: OperationRecord?

@@ -53,7 +53,13 @@ public struct ApiService: Sendable {
         return MetricsPage(operationId: id, operationType: "backtesting", status: status.rawValue, metrics: ["bars": samples], cursor: next)
     }
 
-    public func results(_ id: String) async throws(ApiError) -> BacktestResult { try await manager.result(id) }
+    /// The full result; without the equity curve when `includeCurve` is false (a 1M-bar curve
+    /// is ~50 MB of JSON, and a result table does not need it).
+    public func results(_ id: String, includeCurve: Bool = true) async throws(ApiError) -> BacktestResult {
+        var r = try await manager.result(id)
+        if !includeCurve { r.equityCurve = EquityCurve(timestamps: [], equity: [], drawdownPct: [], position: []) }
+        return r
+    }
 
     public func strategies() -> [StrategyInfo] {
         let files = ((try? FileManager.default.contentsOfDirectory(atPath: strategiesDirectory)) ?? []).filter { $0.hasSuffix(".yaml") }.sorted()

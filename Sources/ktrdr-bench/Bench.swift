@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KtrdrCore
+import KtrdrOperations
 
 /// `ktrdr-bench`: engine and loader throughput, medians over repeated runs.
 /// Run in release: `swift run -c release ktrdr-bench`.
@@ -45,6 +46,16 @@ struct Bench: ParsableCommand {
             report("engine_sma_crossover", size: size, seconds: times, unit: "bars/s", count: Double(size),
                    extra: ["trades": "\(trades)", "final_equity": "\(finalEquity)", "signals_only_median_ms": String(format: "%.2f", median(signalTimes) * 1000)])
         }
+        // Progress bridge: the cost of one engine-side write (lock, copy, version, sampling check).
+        let bridge = ProgressBridge(totalBars: 10_000_000)
+        let writes = 10_000_000
+        let bridgeTimes = measure(repeats) {
+            for i in 0..<writes {
+                bridge.write(BacktestProgress(barsDone: i, barsTotal: writes, currentTime: Int64(i), equity: 1, pnl: 0, tradesClosed: 0, winningTrades: 0))
+            }
+        }
+        report("progress_bridge_write", size: writes, seconds: bridgeTimes.map { $0 / Double(writes) * 1e9 }, unit: "ns/write", count: 1,
+               extra: [:], rateIsValue: true)
         if !FileManager.default.fileExists(atPath: csv) {
             try SyntheticData(bars: 1_000_000).write(to: csv)
         }
@@ -68,15 +79,19 @@ struct Bench: ParsableCommand {
         return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
     }
 
-    func report(_ name: String, size: Int, seconds: [Double], unit: String, count: Double, extra: [String: String]) {
+    /// `rateIsValue`: `seconds` already holds the reported value (e.g. ns per call), not durations.
+    func report(_ name: String, size: Int, seconds: [Double], unit: String, count: Double, extra: [String: String], rateIsValue: Bool = false) {
         let extraJSON = extra.sorted { $0.key < $1.key }.map { ",\"\($0.key)\":\($0.value)" }.joined()
         let extraText = extra.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         let med = median(seconds)
-        let rate = count / med
+        let rate = rateIsValue ? med : count / med
         if json {
             print("{\"bench\":\"\(name)\",\"size\":\(size),\"median_s\":\(med),\"min_s\":\(seconds.min()!),\"max_s\":\(seconds.max()!),\"rate\":\(rate),\"unit\":\"\(unit)\"\(extraJSON)}")
+        } else if rateIsValue {
+            print(String(format: "%-22@ %11d  median %9.1f %@  (min %.1f, max %.1f)", name as NSString, size, med, unit as NSString,
+                         seconds.min()!, seconds.max()!))
         } else {
-            let r = unit == "bars/s" ? String(format: "%.1fM bars/s", rate / 1e6) : String(format: "%.0f %@", rate, unit)
+            let r = unit == "bars/s" ? String(format: "%.1fM bars/s", rate / 1e6) : String(format: "%.1f %@", rate, unit)
             print(String(format: "%-22@ %11d  median %9.3f ms  (min %.3f, max %.3f)  %@  %@", name as NSString, size, med * 1000,
                          seconds.min()! * 1000, seconds.max()! * 1000, r as NSString, extraText as NSString))
         }

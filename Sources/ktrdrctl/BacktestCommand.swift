@@ -112,7 +112,7 @@ extension BacktestCommand.Run {
         bar.finish()
         switch final.status {
         case .completed:
-            let result = try withClient { try connection.results(id) }
+            let result = try withClient { try connection.results(id, equityCurve: json && withEquity) }
             if json {
                 var output = result
                 if !withEquity { output.equityCurve = EquityCurve(timestamps: [], equity: [], drawdownPct: [], position: []) }

@@ -86,7 +86,7 @@ struct OpsCommand: ParsableCommand {
         @Flag(help: "JSON output (full result).") var json = false
 
         func run() throws {
-            let r = try withClient { try daemon.connect().results(operationId) }
+            let r = try withClient { try daemon.connect().results(operationId, equityCurve: equity || json || chart != nil) }
             if json { return print(String(decoding: try ResultJSON.encoder(pretty: true).encode(r), as: UTF8.self)) }
             if equity {
                 print("timestamp,equity,drawdown_pct,position")

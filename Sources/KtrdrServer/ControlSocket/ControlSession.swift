@@ -95,7 +95,8 @@ struct ControlSession: Sendable {
         case "operation.metrics":
             await out.send(Reply(id: id, result: try await service.metrics(try string("operation_id"), cursor: try int("cursor", 0))))
         case "operation.results":
-            await out.send(Reply(id: id, result: try await service.results(try string("operation_id"))))
+            await out.send(Reply(id: id, result: try await service.results(try string("operation_id"),
+                                                                            includeCurve: params["equity_curve"] as? Bool ?? true)))
         case "operation.watch":
             try await watch(try string("operation_id"), id: id, out)
         case "strategies.list":

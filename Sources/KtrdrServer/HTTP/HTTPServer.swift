@@ -53,8 +53,11 @@ public enum HTTPServer {
                 return Envelope(data: try await service.metrics(context.parameters.get("id") ?? "", cursor: cursor))
             }
         }
-        api.get("operations/:id/results") { _, context in
-            await respond { Envelope(data: try await service.results(context.parameters.get("id") ?? "")) }
+        api.get("operations/:id/results") { request, context in
+            await respond {
+                let curve = try boolParameter(request.uri.queryParameters.get("equity_curve"), name: "equity_curve") ?? true
+                return Envelope(data: try await service.results(context.parameters.get("id") ?? "", includeCurve: curve))
+            }
         }
         api.get("strategies") { _, _ in json(Envelope(data: service.strategies())) }
         api.get("models") { _, _ in json(Envelope(data: [String]())) }

@@ -43,7 +43,8 @@ enum OpenAPIDocument {
                         "404": {"$ref": "#/components/responses/Error"}}}},
         "/api/v1/operations/{id}/results": {"get": {
           "summary": "Full result of a completed backtest: metrics, trades, equity curve",
-          "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+          "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}},
+                         {"name": "equity_curve", "in": "query", "schema": {"type": "boolean", "default": true}, "description": "false: omit the equity curve (empty arrays)"}],
           "responses": {"200": {"description": "result", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ResultEnvelope"}}}},
                         "404": {"$ref": "#/components/responses/Error"}, "409": {"$ref": "#/components/responses/Error"}}}},
         "/api/v1/strategies": {"get": {"summary": "Strategy files and whether each validates", "responses": {"200": {"description": "strategies", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AnyEnvelope"}}}}}}},
