@@ -87,11 +87,27 @@ public final class ControlClient {
         }
     }
 
-    /// Decodes a call's result into `T` (snake_case JSON).
+    /// Decodes a call's result into `T` (snake_case JSON), straight from the reply line.
     public func call<T: Decodable>(_ method: String, _ params: [String: Any] = [:], as: T.Type) throws -> T {
-        let result = try call(method, params)
-        let data = try JSONSerialization.data(withJSONObject: result, options: [.fragmentsAllowed])
-        return try ResultJSON.decoder().decode(T.self, from: data)
+        let id = send(method, params)
+        while true {
+            guard let line = try readLine() else { throw ClientError(code: "connection_closed", message: "ktrdrd closed the connection") }
+            // Cheap check before a full decode: only our reply (not an event) matters here.
+            let head = line.prefix(48)
+            guard head.starts(with: Array("{\"".utf8)) else { continue }
+            if let reply = try? ResultJSON.decoder().decode(TypedReply<T>.self, from: line), reply.id == id {
+                if let result = reply.result { return result }
+            }
+            if let object = try? JSONSerialization.jsonObject(with: line) as? [String: Any], object["id"] as? Int == id, object["event"] == nil {
+                if let e = object["error"] as? [String: Any] { throw ClientError.from(errorObject: e) }
+                throw ClientError(code: "protocol_error", message: "unexpected reply to \(method)")
+            }
+        }
+    }
+
+    struct TypedReply<T: Decodable>: Decodable {
+        var id: Int?
+        var result: T?
     }
 
     /// `operation.watch`: calls `onUpdate` with the current record, then each change, until terminal.
@@ -127,16 +143,25 @@ public final class ControlClient {
     }
 
     private func readObject() throws -> [String: Any]? {
+        guard let line = try readLine() else { return nil }
+        guard let object = try? JSONSerialization.jsonObject(with: line) as? [String: Any] else {
+            throw ClientError(code: "protocol_error", message: "unreadable line from ktrdrd")
+        }
+        return object
+    }
+
+    /// The next non-empty line, without its newline.
+    private func readLine() throws -> Data? {
+        var scanned = 0
         while true {
-            if let newline = buffer.firstIndex(of: 0x0A) {
+            if let newline = buffer[scanned...].firstIndex(of: 0x0A) {
                 let line = Data(buffer[..<newline])
                 buffer.removeSubrange(...newline)
+                scanned = 0
                 if line.isEmpty { continue }
-                guard let object = try? JSONSerialization.jsonObject(with: line) as? [String: Any] else {
-                    throw ClientError(code: "protocol_error", message: "unreadable line from ktrdrd")
-                }
-                return object
+                return line
             }
+            scanned = buffer.count
             var chunk = [UInt8](repeating: 0, count: 1 << 16)
             let n = read(fd, &chunk, chunk.count)
             if n < 0 && errno == EINTR { continue }

@@ -35,6 +35,8 @@ public actor OperationManager {
     public nonisolated let config: OperationsConfig
     private let logger: Logger
     private var live: [String: Live] = [:]
+    /// Watchers waiting for an operation to end (woken by `finish`).
+    private var finishWaiters: [String: [UUID: CheckedContinuation<Void, Never>]] = [:]
     private var pending: [String] = []
     private var running = 0
     /// Bars processed by completed runs (for /metrics).
@@ -120,17 +122,24 @@ public actor OperationManager {
             logger.info("registered local progress bridge", metadata: ["operation_id": "\(id)", "mode": "local"])
             let prepared = op.prepared, bridge = op.bridge, token = op.token, store = self.store
             let sink = op.record.metadata.parameters.paceBarsPerSecond.map { Pacer(rate: $0, bridge: bridge).sink } ?? bridge.sink
+            let logger = self.logger
             let thread = Thread { [weak self] in
                 let outcome: Result<BacktestResult, KtrdrError>
+                let t0 = Date()
                 do throws(KtrdrError) { outcome = .success(try Backtester.run(prepared, progress: sink, cancel: token)) } catch {
                     outcome = .failure(error)
                 }
+                let t1 = Date()
                 var saveError: String?
                 if case let .success(result) = outcome {
                     do { try store.saveResult(id, result) } catch { saveError = "\(error)" }
+                    logger.info("backtest computed and stored", metadata: [
+                        "operation_id": "\(id)", "engine_ms": "\(Int(t1.timeIntervalSince(t0) * 1000))",
+                        "store_ms": "\(Int(Date().timeIntervalSince(t1) * 1000))"])
                 }
                 let finishedAt = Date()
                 Task { await self?.finish(id, outcome, saveError: saveError, at: finishedAt) }
+                store.checkpoint()  // after the completion is reported
             }
             thread.name = "backtest \(id)"
             thread.stackSize = 8 << 20
@@ -170,6 +179,7 @@ public actor OperationManager {
             logger.error("operation failed", metadata: ["operation_id": "\(id)", "error": "\(error)"])
         }
         persist(op.record)
+        for waiter in (finishWaiters.removeValue(forKey: id) ?? [:]).values { waiter.resume() }
         logger.info("operation finished", metadata: ["operation_id": "\(id)", "status": "\(op.record.status.rawValue)",
                                                      "duration_s": "\(op.record.durationSeconds ?? 0)"])
         launchPending()
@@ -219,6 +229,45 @@ public actor OperationManager {
         throw .notFound("no stored result for operation '\(id)'", code: "result_not_found")
     }
 
+    /// The result as ready-made JSON (see `OperationStore.resultJSON`).
+    public func resultJSON(_ id: String, includeCurve: Bool) throws(ApiError) -> [UInt8] {
+        let record = try get(id)
+        guard record.status == .completed else {
+            throw ApiError(status: 409, code: "not_completed", message: "operation '\(id)' is \(record.status.rawValue); results exist only for completed operations")
+        }
+        do {
+            if let r = try store.resultJSON(id, includeCurve: includeCurve) { return r }
+        } catch { throw ApiError(status: 500, code: "internal_error", message: "store: \(error)") }
+        throw .notFound("no stored result for operation '\(id)'", code: "result_not_found")
+    }
+
+    /// Sleeps up to `nanoseconds`, returning early when the operation ends: watchers poll
+    /// progress at their coalescing interval but see the terminal state at once.
+    public nonisolated func waitForEnd(_ id: String, upTo nanoseconds: UInt64) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await Task.sleep(nanoseconds: nanoseconds) }
+            group.addTask { await self.untilFinished(id) }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    private func untilFinished(_ id: String) async {
+        guard live[id] != nil else { return }
+        let key = UUID()
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                if Task.isCancelled || live[id] == nil { c.resume() } else { finishWaiters[id, default: [:]][key] = c }
+            }
+        } onCancel: {
+            Task { await self.dropWaiter(id, key) }
+        }
+    }
+
+    private func dropWaiter(_ id: String, _ key: UUID) {
+        finishWaiters[id]?.removeValue(forKey: key)?.resume()
+    }
+
     /// Latest progress version of a live operation (nil when not live): lets watchers send only changes.
     public func version(_ id: String) -> UInt64? { live[id]?.bridge.latest.version }
 
@@ -249,9 +298,7 @@ public actor OperationManager {
             return op.record
         }
         op.token.cancel()
-        for _ in 0..<400 where live[id] != nil {  // up to 2 s; the engine stops within one chunk
-            try? await Task.sleep(nanoseconds: 5_000_000)
-        }
+        await waitForEnd(id, upTo: 2_000_000_000)  // the engine stops within one chunk
         return (try? get(id)) ?? record
     }
 
@@ -277,7 +324,7 @@ public actor OperationManager {
         p.context.currentPnl = latest.pnl
         p.context.totalTrades = latest.tradesClosed
         p.context.winRate = latest.tradesClosed > 0 ? Double(latest.winningTrades) / Double(latest.tradesClosed) : nil
-        if let started = Clock.seconds(op.record.startedAt) {
+        if latest.barsDone < latest.barsTotal, let started = Clock.seconds(op.record.startedAt) {
             let elapsed = Date().timeIntervalSince1970 - started
             if elapsed > 0 { p.context.barsPerSecond = Double(latest.barsDone) / elapsed }
         }

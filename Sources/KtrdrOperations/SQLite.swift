@@ -2,12 +2,14 @@ import CSQLite
 import Foundation
 
 /// A value bound to or read from a SQLite statement.
-enum SQLiteValue: Sendable, Equatable {
+enum SQLiteValue: @unchecked Sendable {
     case null
     case int(Int64)
     case double(Double)
     case text(String)
     case blob([UInt8])
+    /// Bytes bound without a copy; the pointer must stay valid until the statement has run.
+    case rawBlob(UnsafeRawBufferPointer)
 
     var text: String? { if case let .text(s) = self { s } else { nil } }
     var int: Int64? { if case let .int(i) = self { i } else { nil } }
@@ -63,6 +65,7 @@ final class SQLiteConnection {
             case let .double(v): sqlite3_bind_double(stmt, index, v)
             case let .text(v): sqlite3_bind_text(stmt, index, v, -1, Self.transient)
             case let .blob(v): v.withUnsafeBytes { _ = sqlite3_bind_blob64(stmt, index, $0.baseAddress, sqlite3_uint64($0.count), Self.transient) }
+            case let .rawBlob(v): sqlite3_bind_blob64(stmt, index, v.baseAddress, sqlite3_uint64(v.count), nil)  // SQLITE_STATIC
             }
         }
         var rows = [[SQLiteValue]]()

@@ -53,12 +53,10 @@ public struct ApiService: Sendable {
         return MetricsPage(operationId: id, operationType: "backtesting", status: status.rawValue, metrics: ["bars": samples], cursor: next)
     }
 
-    /// The full result; without the equity curve when `includeCurve` is false (a 1M-bar curve
-    /// is ~50 MB of JSON, and a result table does not need it).
-    public func results(_ id: String, includeCurve: Bool = true) async throws(ApiError) -> BacktestResult {
-        var r = try await manager.result(id)
-        if !includeCurve { r.equityCurve = EquityCurve(timestamps: [], equity: [], drawdownPct: [], position: []) }
-        return r
+    /// The full result as JSON bytes; without the equity curve when `includeCurve` is false
+    /// (a 1M-bar curve is ~50 MB of JSON, and a result table does not need it).
+    public func resultJSON(_ id: String, includeCurve: Bool = true) async throws(ApiError) -> [UInt8] {
+        try await manager.resultJSON(id, includeCurve: includeCurve)
     }
 
     public func strategies() -> [StrategyInfo] {

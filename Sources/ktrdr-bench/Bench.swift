@@ -46,6 +46,17 @@ struct Bench: ParsableCommand {
             report("engine_sma_crossover", size: size, seconds: times, unit: "bars/s", count: Double(size),
                    extra: ["trades": "\(trades)", "final_equity": "\(finalEquity)", "signals_only_median_ms": String(format: "%.2f", median(signalTimes) * 1000)])
         }
+        // Result encoding: the trade list of a 1M-bar run as JSON (what the store and the API write).
+        do {
+            let bars = SyntheticData(bars: 1_000_000).generate()
+            let impl = try StrategyFactory.make(config)
+            let (signal, confidence) = try impl.signals(for: bars)
+            let out = try BacktestEngine.run(bars: bars, first: 0, last: bars.count - 1, signal: signal, confidence: confidence, settings: settings)
+            let encoder = ResultJSON.encoder()
+            _ = encoder
+            let encodeTimes = measure(repeats) { var w = FastJSON(); w.array(out.trades) { $0.trade($1) } }
+            report("trades_json_encode", size: out.trades.count, seconds: encodeTimes, unit: "trades/s", count: Double(out.trades.count), extra: [:])
+        }
         // Progress bridge: the cost of one engine-side write (lock, copy, version, sampling check).
         let bridge = ProgressBridge(totalBars: 10_000_000)
         let writes = 10_000_000

@@ -108,8 +108,16 @@ extension BacktestCommand.Run {
         let interrupt = CancelOnInterrupt(operationId: id, daemon: daemon)
         defer { interrupt.disarm() }
         let bar = ProgressBar(enabled: KtrdrStdio.stderrIsTerminal && !json, label: "\(symbol) \(timeframe)")
+        let started = KtrdrStdio.now()
         let final = try withClient { try connection.watch(id) { bar.draw($0) } }
         bar.finish()
+        let watched = KtrdrStdio.now()
+        defer {
+            if ProcessInfo.processInfo.environment["KTRDR_TIMING"] != nil {
+                printError(String(format: "timing: start %.0f ms, watch %.0f ms, results+print %.0f ms", (started - began) * 1000,
+                                  (watched - started) * 1000, (KtrdrStdio.now() - watched) * 1000))
+            }
+        }
         switch final.status {
         case .completed:
             let result = try withClient { try connection.results(id, equityCurve: json && withEquity) }

@@ -95,8 +95,9 @@ struct ControlSession: Sendable {
         case "operation.metrics":
             await out.send(Reply(id: id, result: try await service.metrics(try string("operation_id"), cursor: try int("cursor", 0))))
         case "operation.results":
-            await out.send(Reply(id: id, result: try await service.results(try string("operation_id"),
-                                                                            includeCurve: params["equity_curve"] as? Bool ?? true)))
+            let json = try await service.resultJSON(try string("operation_id"), includeCurve: params["equity_curve"] as? Bool ?? true)
+            let prefix = try ResultJSON.encoder().encode(id)
+            await out.sendRaw(Array("{\"id\":".utf8) + Array(prefix) + Array(",\"result\":".utf8) + json + [0x7D])
         case "operation.watch":
             try await watch(try string("operation_id"), id: id, out)
         case "strategies.list":
@@ -128,7 +129,8 @@ struct ControlSession: Sendable {
         await out.send(Reply(id: id, result: last))
         guard await out.isOpen else { return }
         while !last.status.isTerminal {
-            try await Task.sleep(nanoseconds: 100_000_000)
+            await service.manager.waitForEnd(operationId, upTo: 100_000_000)
+            try Task.checkCancellation()
             let current = try await service.operation(operationId)
             if current != last {
                 last = current
@@ -145,6 +147,12 @@ actor LineWriter {
     private(set) var isOpen = true
 
     init(outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>) { self.outbound = outbound }
+
+    /// A line already serialised (the newline is added here).
+    func sendRaw(_ bytes: [UInt8]) async {
+        guard isOpen else { return }
+        do { try await outbound.write(ByteBuffer(bytes: bytes + [0x0A])) } catch { isOpen = false }
+    }
 
     func send<T: Encodable>(_ value: T) async {
         guard isOpen else { return }

@@ -54,9 +54,17 @@ public enum HTTPServer {
             }
         }
         api.get("operations/:id/results") { request, context in
-            await respond {
+            do {
                 let curve = try boolParameter(request.uri.queryParameters.get("equity_curve"), name: "equity_curve") ?? true
-                return Envelope(data: try await service.results(context.parameters.get("id") ?? "", includeCurve: curve))
+                let json = try await service.resultJSON(context.parameters.get("id") ?? "", includeCurve: curve)
+                var buffer = ByteBuffer()
+                buffer.reserveCapacity(json.count + 32)
+                buffer.writeString("{\"success\":true,\"data\":")
+                buffer.writeBytes(json)
+                buffer.writeString("}")
+                return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: buffer))
+            } catch {
+                return errorResponse(error as? ApiError ?? ApiError(status: 500, code: "internal_error", message: "\(error)"))
             }
         }
         api.get("strategies") { _, _ in json(Envelope(data: service.strategies())) }
