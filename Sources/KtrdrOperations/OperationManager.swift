@@ -8,9 +8,12 @@ public struct OperationsConfig: Sendable {
     public var strategiesDirectory: String
     public var maxConcurrent: Int
     public var retentionDays: Int
+    /// Parsed data files kept in memory (nil: read the file for every request).
+    public var dataCache: DataCache?
 
     public init(dataDirectory: String, strategiesDirectory: String, maxConcurrent: Int = ProcessInfo.processInfo.activeProcessorCount,
-                retentionDays: Int = 90) {
+                retentionDays: Int = 90, dataCache: DataCache? = nil) {
+        self.dataCache = dataCache
         self.dataDirectory = dataDirectory
         self.strategiesDirectory = strategiesDirectory
         self.maxConcurrent = max(1, maxConcurrent)
@@ -87,6 +90,9 @@ public actor OperationManager {
         request.initialCapital = p.initialCapital ?? 100_000
         request.commission = p.commission ?? 0.001
         request.slippage = p.slippage ?? 0.0005
+        if let cache = config.dataCache {
+            return try Backtester.prepare(request, dataDirectory: config.dataDirectory) { path throws(KtrdrError) in try cache.load(path) }
+        }
         return try Backtester.prepare(request, dataDirectory: config.dataDirectory)
     }
 

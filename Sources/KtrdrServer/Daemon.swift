@@ -15,6 +15,8 @@ public struct DaemonConfig: Sendable {
     public var strategiesDirectory = "strategies"
     public var maxConcurrent = ProcessInfo.processInfo.activeProcessorCount
     public var retentionDays = 90
+    /// Memory for parsed data files kept between requests (0 disables the cache).
+    public var dataCacheMB = 1024
     public var role = "server"
     public var version = "0.3.0"
 
@@ -55,7 +57,8 @@ public enum Daemon {
 
         let manager = OperationManager(store: store, config: OperationsConfig(
             dataDirectory: config.dataDirectory, strategiesDirectory: config.strategiesDirectory,
-            maxConcurrent: config.maxConcurrent, retentionDays: config.retentionDays), logger: logger)
+            maxConcurrent: config.maxConcurrent, retentionDays: config.retentionDays,
+            dataCache: config.dataCacheMB > 0 ? DataCache(capacityBytes: config.dataCacheMB << 20) : nil), logger: logger)
         let service = ApiService(manager: manager, strategiesDirectory: config.strategiesDirectory, version: config.version)
         let metrics = DaemonMetrics()
         let startedAt = Date()

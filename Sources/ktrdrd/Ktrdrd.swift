@@ -29,6 +29,8 @@ struct Ktrdrd: AsyncParsableCommand {
     var maxConcurrent: Int?
     @Option(help: "Days to keep finished operations.")
     var retentionDays = 90
+    @Option(help: "MiB of parsed data files kept in memory between requests (a file edited on disk is re-read); 0 disables.")
+    var dataCacheMb = 1024
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel = "info"
 
@@ -55,6 +57,7 @@ struct Ktrdrd: AsyncParsableCommand {
         config.strategiesDirectory = (strategiesDir as NSString).standardizingPath
         if let maxConcurrent { config.maxConcurrent = max(1, maxConcurrent) }
         config.retentionDays = retentionDays
+        config.dataCacheMB = max(0, dataCacheMb)
         do {
             try await Daemon.run(config, logger: logger)
         } catch {

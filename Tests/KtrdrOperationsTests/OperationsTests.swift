@@ -136,3 +136,30 @@ final class OperationsTests: XCTestCase {
         XCTAssertTrue(bridge.samples(from: next).samples.isEmpty)
     }
 }
+
+final class DataCacheTests: XCTestCase {
+    func testHitsMissesInvalidationAndEviction() throws {
+        let dir = NSTemporaryDirectory() + "ktrdr-cache-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let a = dir + "/A_1m.csv", b = dir + "/B_1m.csv"
+        try SyntheticData(bars: 1000).write(to: a)
+        try SyntheticData(bars: 1000, seed: 7).write(to: b)
+        let cache = DataCache(capacityBytes: 1000 * 48 + 10)  // room for one file
+        let first = try cache.load(a)
+        XCTAssertEqual(try cache.load(a), first)
+        XCTAssertEqual(cache.stats.hits, 1)
+        XCTAssertEqual(cache.stats.misses, 1)
+        _ = try cache.load(b)  // evicts A
+        XCTAssertEqual(cache.stats.files, 1)
+        _ = try cache.load(a)
+        XCTAssertEqual(cache.stats.misses, 3)
+        // An edited file is re-read, not served stale.
+        Thread.sleep(forTimeInterval: 0.01)
+        try SyntheticData(bars: 500).write(to: a)
+        XCTAssertEqual(try cache.load(a).count, 500)
+        XCTAssertThrowsError(try cache.load(dir + "/missing.csv")) { error in
+            XCTAssertEqual((error as? KtrdrError)?.code, "data_not_found")
+        }
+    }
+}

@@ -77,7 +77,11 @@ public enum Backtester {
         return (dataDirectory as NSString).appendingPathComponent("\(symbol)_\(timeframe.rawValue).csv")
     }
 
-    public static func prepare(_ request: BacktestRequest, dataDirectory: String) throws(KtrdrError) -> PreparedBacktest {
+    /// Loads a data file; the daemon passes a cache, everything else reads the file.
+    public typealias DataLoader = @Sendable (String) throws(KtrdrError) -> Bars
+
+    public static func prepare(_ request: BacktestRequest, dataDirectory: String,
+                               load: DataLoader = { path throws(KtrdrError) in try CSVLoader.load(path: path) }) throws(KtrdrError) -> PreparedBacktest {
         let settings = request.strategy.executionSettings(initialCapital: request.initialCapital, commission: request.commission,
                                                           slippage: request.slippage)
         if let problem = settings.problems().first { throw .invalidRequest(problem) }
@@ -86,7 +90,7 @@ public enum Backtester {
         }
         let strategy = try StrategyFactory.make(request.strategy)
         let path = try dataPath(symbol: request.symbol, timeframe: request.timeframe, dataDirectory: dataDirectory)
-        let all = try CSVLoader.load(path: path)
+        let all = try load(path)
         let firstRequested = request.start.map { all.firstIndex(atOrAfter: $0) } ?? 0
         let lastRequested = (request.end.map { all.firstIndex(atOrAfter: $0 + 1) } ?? all.count) - 1
         let range = "\(request.symbol) \(request.timeframe.rawValue) \(request.start.map(UTCTime.iso) ?? "file start")..\(request.end.map(UTCTime.iso) ?? "file end") in \(path)"
