@@ -105,6 +105,20 @@ public final class ControlClient {
         }
     }
 
+    /// Sends a request and returns its reply line undecoded (errors are thrown).
+    public func rawReply(_ method: String, _ params: [String: Any]) throws -> Data {
+        let id = send(method, params)
+        let prefix = Array("{\"id\":\(id),\"result\":".utf8)
+        while true {
+            guard let line = try readLine() else { throw ClientError(code: "connection_closed", message: "ktrdrd closed the connection") }
+            if line.starts(with: prefix) { return line }
+            if let object = try? JSONSerialization.jsonObject(with: line) as? [String: Any], object["id"] as? Int == id, object["event"] == nil {
+                if let e = object["error"] as? [String: Any] { throw ClientError.from(errorObject: e) }
+                return line
+            }
+        }
+    }
+
     struct TypedReply<T: Decodable>: Decodable {
         var id: Int?
         var result: T?

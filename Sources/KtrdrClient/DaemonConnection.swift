@@ -17,6 +17,13 @@ public protocol DaemonConnection: AnyObject {
 }
 
 struct Started: Decodable { var data: OperationRecord }
+
+/// A response body kept as bytes (decoded by `ResultReader`).
+struct RawBody: Decodable {
+    var bytes: [UInt8]
+    init(from decoder: Decoder) throws { throw ClientError(code: "internal", message: "RawBody is not decoded") }
+    init(bytes: [UInt8]) { self.bytes = bytes }
+}
 struct Listed: Decodable { var operations: [OperationRecord] }
 
 extension ControlClient: DaemonConnection {
@@ -27,7 +34,8 @@ extension ControlClient: DaemonConnection {
     public func cancel(_ id: String) throws -> OperationRecord { try call("operation.cancel", ["operation_id": id], as: OperationRecord.self) }
     public func list(_ params: [String: Any]) throws -> [OperationRecord] { try call("operations.list", params, as: Listed.self).operations }
     public func results(_ id: String, equityCurve: Bool) throws -> BacktestResult {
-        try call("operation.results", ["operation_id": id, "equity_curve": equityCurve], as: BacktestResult.self)
+        let line = try rawReply("operation.results", ["operation_id": id, "equity_curve": equityCurve])
+        return try ResultReader.decode(Array(line), member: "result")
     }
 }
 
@@ -73,6 +81,7 @@ public final class HTTPConnection: DaemonConnection {
             e.status = status
             throw e
         }
+        if T.self == RawBody.self { return RawBody(bytes: Array(data)) as! T }
         return try ResultJSON.decoder().decode(T.self, from: data)
     }
 
@@ -92,7 +101,8 @@ public final class HTTPConnection: DaemonConnection {
         return try request("GET", path, as: Envelope<Listed>.self).data.operations
     }
     public func results(_ id: String, equityCurve: Bool) throws -> BacktestResult {
-        try request("GET", "api/v1/operations/\(id)/results?equity_curve=\(equityCurve)", as: Envelope<BacktestResult>.self).data
+        let body = try request("GET", "api/v1/operations/\(id)/results?equity_curve=\(equityCurve)", as: RawBody.self)
+        return try ResultReader.decode(body.bytes, member: "data")
     }
     public func watch(_ id: String, onUpdate: (OperationRecord) -> Void) throws -> OperationRecord {
         var last: OperationRecord?

@@ -1,3 +1,4 @@
+import Foundation
 import KtrdrCore
 import XCTest
 
@@ -100,5 +101,30 @@ final class SMACrossoverContractTests: XCTestCase {
                 XCTAssertEqual(Double(f[k])!.bitPattern, Double(ours[k])!.bitPattern, "trade \(trade.tradeId) field \(k): python \(f[k]) ours \(ours[k])")
             }
         }
+    }
+}
+
+/// The fast JSON writer and reader agree with each other and with JSONEncoder's view of a result.
+final class ResultJSONTests: XCTestCase {
+    func testFastResultJSONRoundTripsExactly() throws {
+        let config = try StrategyLoader.load(path: Repo.path("strategies/rsi_mean_reversion.yaml"))
+        let r = try Backtester.run(Backtester.prepare(BacktestRequest(strategy: config, symbol: "EURUSD", timeframe: .h1),
+                                                      dataDirectory: Repo.path("data")))
+        XCTAssertGreaterThan(r.trades.count, 5)
+        let bytes = try ResultJSON.encodeResult(r)
+        let back = try ResultReader.decode(bytes)
+        XCTAssertEqual(back.trades, r.trades)
+        XCTAssertEqual(back.equityCurve, r.equityCurve)
+        XCTAssertEqual(back.metrics, r.metrics)
+        XCTAssertEqual(back.settings, r.settings)
+        XCTAssertEqual([back.strategy, back.symbol, back.timeframe, back.start, back.end], [r.strategy, r.symbol, r.timeframe, r.start, r.end])
+        XCTAssertEqual(back.bars, r.bars)
+        // Same document as Foundation's encoder produces (compared as parsed JSON).
+        let viaFoundation = try JSONSerialization.jsonObject(with: ResultJSON.encoder().encode(r)) as! NSDictionary
+        let viaFast = try JSONSerialization.jsonObject(with: Data(bytes)) as! NSDictionary
+        XCTAssertEqual(viaFast, viaFoundation)
+        // Wrapped as the socket and HTTP send it.
+        let wrapped = Array("{\"id\":3,\"result\":".utf8) + bytes + Array("}".utf8)
+        XCTAssertEqual(try ResultReader.decode(wrapped, member: "result").trades, r.trades)
     }
 }
