@@ -1,0 +1,151 @@
+"""Scenarios about the service as a whole: restart, shutdown, security, bad input, API contract."""
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import time
+
+from harness import KTRDRCTL, Daemon  # noqa: F401
+from scenarios import LONG, scenario
+
+
+@scenario("R1", "Restart keeps history", needs_long_data=True)
+def r1(d):
+    done = d.start_backtest(strategy_name="sma_crossover", symbol="EURUSD", timeframe="1h")
+    before = d.wait_status(done, ["completed"])
+    status, res_before = d.curl("GET", f"/api/v1/operations/{done}/results")
+    d.stop()
+    d.start()
+    after = d.operation(done)
+    d.check("completed operation survives a restart", after == before, before["status"], after)
+    status, res_after = d.curl("GET", f"/api/v1/operations/{done}/results")
+    d.check("its full result survives (trades and curve identical)", res_after == res_before, "identical", status)
+    running = d.start_backtest(**LONG)
+    time.sleep(1.0)
+    d.check("running before the kill", d.operation(running)["status"] == "running", "running", d.operation(running)["status"])
+    d.kill9()
+    d.start()
+    r = d.operation(running)
+    d.check("killed run is failed/interrupted after restart", r["status"] == "failed" and r["error"]["code"] == "interrupted",
+            "failed / interrupted", (r["status"], r.get("error")))
+    db = sqlite3.connect(os.path.join(d.home, "ktrdr.db"))
+    check = db.execute("PRAGMA integrity_check").fetchone()[0]
+    db.close()
+    d.check("PRAGMA integrity_check", check == "ok", "ok", check)
+
+
+@scenario("X1", "Bad input everywhere: documented errors, daemon stays healthy")
+def x1(d):
+    cases = [
+        ("malformed JSON", "POST", "/api/v1/backtests/start", "{oops", 400, "invalid_json"),
+        ("wrong type", "POST", "/api/v1/backtests/start", json.dumps({"strategy_name": 5, "symbol": "GOOG", "timeframe": "1d"}), 400, "validation_error"),
+        ("missing field", "POST", "/api/v1/backtests/start", json.dumps({"symbol": "GOOG", "timeframe": "1d"}), 400, "validation_error"),
+        ("oversized body", "POST", "/api/v1/backtests/start", json.dumps({"strategy_name": "x" * 200000}), 413, "payload_too_large"),
+        ("unknown operation id", "GET", "/api/v1/operations/op_backtesting_20990101_000000_deadbeef", None, 404, "operation_not_found"),
+        ("garbage operation id", "GET", "/api/v1/operations/..%2F..%2Fetc", None, 404, "operation_not_found"),
+        ("bad timeframe", "POST", "/api/v1/backtests/start", json.dumps({"strategy_name": "sma_crossover", "symbol": "GOOG", "timeframe": "2d"}), 400, "invalid_timeframe"),
+        ("bad date", "POST", "/api/v1/backtests/start", json.dumps({"strategy_name": "sma_crossover", "symbol": "GOOG", "timeframe": "1d", "start_date": "2010-13-45"}), 400, "invalid_date"),
+        ("bad limit", "GET", "/api/v1/operations?limit=abc", None, 400, "bad_request"),
+    ]
+    for field in ("strategy_name", "symbol"):
+        for evil in ("../../etc/passwd", "..", "a/b", "%2e%2e"):
+            body = {"strategy_name": "sma_crossover", "symbol": "GOOG", "timeframe": "1d"}
+            body[field] = evil
+            cases.append((f"path traversal in {field}: {evil}", "POST", "/api/v1/backtests/start", json.dumps(body), 400, "invalid_name"))
+    for name, method, path, raw, want_status, want_code in cases:
+        status, body = d.curl(method, path, raw=raw)
+        d.check(name, status == want_status and isinstance(body, dict) and body.get("error", {}).get("code") == want_code,
+                f"{want_status} {want_code}", f"{status} {body}")
+    # unknown fields are ignored
+    status, body = d.curl("POST", "/api/v1/backtests/start", {"strategy_name": "sma_crossover", "symbol": "GOOG", "timeframe": "1d", "colour": "blue"})
+    d.check("unknown fields ignored", status == 200, 200, f"{status} {body}")
+    d.check("daemon healthy afterwards", d.healthy(), "healthy", "unhealthy")
+    d.figure("bad requests checked", len(cases))
+
+
+@scenario("A1", "OpenAPI document covers every route and describes real responses")
+def a1(d):
+    import jsonschema
+    status, doc = d.curl("GET", "/api/v1/openapi.json")
+    d.check("served", status == 200 and doc["openapi"].startswith("3.1"), "3.1 document", status)
+    routes = {("get", "/health"), ("get", "/metrics"), ("get", "/api/v1/openapi.json"), ("post", "/api/v1/backtests/start"),
+              ("get", "/api/v1/operations"), ("get", "/api/v1/operations/{id}"), ("delete", "/api/v1/operations/{id}"),
+              ("get", "/api/v1/operations/{id}/metrics"), ("get", "/api/v1/operations/{id}/results"), ("get", "/api/v1/strategies"),
+              ("get", "/api/v1/models"), ("get", "/api/v1/plugins")}
+    documented = {(m, p) for p, item in doc["paths"].items() for m in item if m in ("get", "post", "delete")}
+    d.check("every route documented", routes <= documented, sorted(routes), sorted(routes - documented))
+    components = doc["components"]
+
+    def validate(name, instance, schema_ref):
+        schema = {"$ref": schema_ref, "components": components}
+        try:
+            jsonschema.validate(instance, schema, cls=jsonschema.Draft202012Validator)
+            d.check(f"{name} validates", True, "", "")
+        except jsonschema.ValidationError as e:
+            d.check(f"{name} validates", False, schema_ref, f"{e.message} at {list(e.absolute_path)}")
+
+    s, health = d.curl("GET", "/health"); validate("GET /health", health, "#/components/schemas/Health")
+    s, started = d.curl("POST", "/api/v1/backtests/start", {"strategy_name": "sma_crossover", "symbol": "GOOG", "timeframe": "1d"})
+    validate("POST /backtests/start", started, "#/components/schemas/Started")
+    op = started["operation_id"]
+    d.wait_status(op, ["completed"])
+    s, one = d.curl("GET", f"/api/v1/operations/{op}"); validate("GET /operations/{id}", one, "#/components/schemas/OperationEnvelope")
+    s, lst = d.curl("GET", "/api/v1/operations"); validate("GET /operations", lst, "#/components/schemas/OperationListEnvelope")
+    s, met = d.curl("GET", f"/api/v1/operations/{op}/metrics"); validate("GET /operations/{id}/metrics", met, "#/components/schemas/MetricsEnvelope")
+    s, res = d.curl("GET", f"/api/v1/operations/{op}/results"); validate("GET /operations/{id}/results", res, "#/components/schemas/ResultEnvelope")
+    s, err = d.curl("POST", "/api/v1/backtests/start", {"strategy_name": "nope", "symbol": "GOOG", "timeframe": "1d"})
+    validate("error envelope", err, "#/components/schemas/Error")
+    s, conflict = d.curl("DELETE", f"/api/v1/operations/{op}"); validate("409 envelope", conflict, "#/components/schemas/Error")
+    s, text = d.curl("GET", "/metrics")
+    d.check("Prometheus metrics", 'ktrdr_operations_count{state="completed"} 1' in text and "ktrdr_http_request_duration_seconds_bucket" in text,
+            "operations by state, latency histogram", text[:300])
+
+
+@scenario("R2", "Graceful shutdown records running operations", needs_long_data=True)
+def r2(d):
+    op = d.start_backtest(**LONG)
+    time.sleep(0.8)
+    pid = d.pid()
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.time() + 15
+    while time.time() < deadline:
+        try:
+            os.kill(pid, 0)
+            time.sleep(0.05)
+        except ProcessLookupError:
+            break
+    d.check("ktrdrd exits on SIGTERM", time.time() < deadline, "exited", "still running")
+    d.check("log shows the operations were cancelled before exit", "shutting down: cancelling operations" in d.log(), "shutting down…", d.log_tail(6))
+    d.start()
+    r = d.operation(op)
+    d.check("the running operation was recorded as cancelled (not interrupted)", r["status"] == "cancelled", "cancelled", (r["status"], r.get("error")))
+
+
+@scenario("S1", "Security defaults: loopback unless a token is set")
+def s1(d):
+    ktrdrd = os.path.join(os.path.dirname(KTRDRCTL), "ktrdrd")
+    port = str(__import__("harness").free_port())
+    env = {k: v for k, v in os.environ.items() if k != "KTRDR_API_TOKEN"}
+    p = subprocess.run([ktrdrd, "--home", d.home + "/other", "--http", f"0.0.0.0:{port}"], capture_output=True, text=True, timeout=30, env=env)
+    d.check("non-loopback bind without a token is refused at startup", p.returncode != 0 and "KTRDR_API_TOKEN" in p.stderr,
+            "exit != 0, message names KTRDR_API_TOKEN", f"exit {p.returncode}: {p.stderr[-300:]}")
+    env["KTRDR_API_TOKEN"] = "s3cret-token"
+    proc = subprocess.Popen([ktrdrd, "--home", d.home + "/tok", "--http", f"127.0.0.1:{port}", "--data-dir", d.data, "--strategies-dir", d.strategies],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            if subprocess.run(["curl", "-s", url + "/health"], capture_output=True).returncode == 0:
+                break
+            time.sleep(0.1)
+        no = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", url + "/api/v1/operations"], capture_output=True, text=True).stdout
+        yes = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Authorization: Bearer s3cret-token", url + "/api/v1/operations"],
+                             capture_output=True, text=True).stdout
+        health = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", url + "/health"], capture_output=True, text=True).stdout
+        d.check("with a token, requests without it get 401", no == "401", "401", no)
+        d.check("with the bearer token, 200", yes == "200", "200", yes)
+        d.check("/health stays open for probes", health == "200", "200", health)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
