@@ -121,7 +121,7 @@ public final class OperationStore: Sendable {
             w.curve(EquityCurve(timestamps: Self.values(row[3].blob ?? []), equity: Self.values(row[4].blob ?? []),
                                 drawdownPct: Self.values(row[5].blob ?? []), position: Self.values(row[6].blob ?? [])))
         } else {
-            w.curve(EquityCurve(timestamps: [], equity: [], drawdownPct: [], position: []))
+            w.curve(EquityCurve.empty)
         }
         w.raw("}")
         return w.bytes

@@ -76,14 +76,7 @@ struct BacktestCommand: ParsableCommand {
                 let result = try Backtester.run(prepared, progress: bar.sink)
                 bar.finish()
                 let seconds = KtrdrStdio.now() - started
-                if json {
-                    var output = result
-                    if !withEquity { output.equityCurve = EquityCurve(timestamps: [], equity: [], drawdownPct: [], position: []) }
-                    let data = try ResultJSON.encoder(pretty: true).encode(output)
-                    print(String(decoding: data, as: UTF8.self))
-                } else {
-                    print(ResultTable.render(result, seconds: seconds))
-                }
+                try printResult(result, seconds: seconds)
             } catch let error as KtrdrError {
                 throw fail(error)
             }
@@ -92,6 +85,14 @@ struct BacktestCommand: ParsableCommand {
 }
 
 extension BacktestCommand.Run {
+    /// The result as pretty JSON (`--json`, curve only with `--with-equity`) or as the table.
+    func printResult(_ result: BacktestResult, seconds: Double) throws {
+        guard json else { return print(ResultTable.render(result, seconds: seconds)) }
+        var output = result
+        if !withEquity { output.equityCurve = .empty }
+        print(String(decoding: try ResultJSON.encoder(pretty: true).encode(output), as: UTF8.self))
+    }
+
     /// Starts the backtest on the daemon, draws its progress, prints the result table.
     /// Ctrl-C cancels the operation, waits for `cancelled`, and exits 130.
     func runThroughDaemon() throws {
@@ -121,14 +122,8 @@ extension BacktestCommand.Run {
         switch final.status {
         case .completed:
             let result = try withClient { try connection.results(id, equityCurve: json && withEquity) }
-            if json {
-                var output = result
-                if !withEquity { output.equityCurve = EquityCurve(timestamps: [], equity: [], drawdownPct: [], position: []) }
-                print(String(decoding: try ResultJSON.encoder(pretty: true).encode(output), as: UTF8.self))
-            } else {
-                print(ResultTable.render(result, seconds: KtrdrStdio.now() - began))
-                print("\noperation \(id)")
-            }
+            try printResult(result, seconds: KtrdrStdio.now() - began)
+            if !json { print("\noperation \(id)") }
         case .cancelled:
             printError("operation \(id) cancelled")
             throw ExitCode(ExitStatus.cancelled)

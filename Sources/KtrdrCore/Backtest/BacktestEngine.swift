@@ -184,6 +184,9 @@ struct RawTrade {
 public struct EquityCurve: Sendable, Equatable, Codable {
     public var timestamps: [Int64]
     public var equity: [Double]
+    /// No points (a result sent without its curve).
+    public static let empty = EquityCurve(timestamps: [], equity: [], drawdownPct: [], position: [])
+
     /// Percent below the running peak (>= 0).
     public var drawdownPct: [Double]
     /// Signed units held after the bar (negative when short).

@@ -32,8 +32,7 @@ public struct FastJSON {
     public mutating func number(_ v: Double) {
         guard v.isFinite else { return raw("null") }
         if v == v.rounded(), Swift.abs(v) < 1e15 {
-            integer(Int64(v))
-            if v == 0, v.sign == .minus { return }
+            integer(Int64(v))  // -0.0 prints as 0, which JSON readers take as the same number
             return
         }
         bytes.append(contentsOf: v.description.utf8)

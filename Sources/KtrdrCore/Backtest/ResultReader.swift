@@ -49,7 +49,7 @@ public struct ResultReader {
         var strategy = "", symbol = "", timeframe = "", start = "", endDate = ""
         var bars = 0, warmup = 0
         var settings: ExecutionSettings?, metrics: Metrics?
-        var trades = [Trade](), curve = EquityCurve(timestamps: [], equity: [], drawdownPct: [], position: [])
+        var trades = [Trade](), curve = EquityCurve.empty
         let decoder = ResultJSON.decoder()
         try expect(UInt8(ascii: "{"))
         if try !peekIs(UInt8(ascii: "}")) {
@@ -112,7 +112,7 @@ public struct ResultReader {
     }
 
     private mutating func equityCurve() throws -> EquityCurve {
-        var c = EquityCurve(timestamps: [], equity: [], drawdownPct: [], position: [])
+        var c = EquityCurve.empty
         try expect(UInt8(ascii: "{"))
         if try peekIs(UInt8(ascii: "}")) { return c }
         repeat {
