@@ -9,6 +9,11 @@ let package = Package(
         .executable(name: "ktrdrd", targets: ["ktrdrd"]),
         .executable(name: "ktrdrctl", targets: ["ktrdrctl"]),
         .executable(name: "ktrdr-bench", targets: ["ktrdr-bench"]),
+        // Plugins: shared libraries the daemon dlopens from its plugins directory.
+        .library(name: "ktrdr_plugin_sma_crossover", type: .dynamic, targets: ["SMACrossoverPlugin"]),
+        .library(name: "ktrdr_plugin_rsi_mean_reversion", type: .dynamic, targets: ["RSIMeanReversionPlugin"]),
+        .library(name: "ktrdr_plugin_neuro", type: .dynamic, targets: ["NeuroPlugin"]),
+        .library(name: "ktrdr_plugin_torch", type: .dynamic, targets: ["TorchPlugin"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
@@ -18,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
     ],
     targets: [
         // Pure domain: data, indicators, fuzzy, strategies, execution, metrics, engine.
@@ -30,10 +36,37 @@ let package = Package(
         .target(name: "CKtrdrSupport"),
         // The system SQLite (Debian: libsqlite3-dev).
         .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        // The plugin C ABI (ktrdr_plugin.h): the only thing host and plugins share.
+        .target(name: "KtrdrPluginABI"),
+        // For plugin authors: wraps a Swift SignalStrategy into the C descriptor.
+        .target(name: "KtrdrPluginKit", dependencies: ["KtrdrCore", "KtrdrPluginABI"]),
+        // The strategies that ship as plugins (also compiled in by benchmarks and tests).
+        .target(name: "KtrdrStrategies", dependencies: ["KtrdrCore"]),
+        // Host side: dlopen, checks, hot reload, models directory, training pipeline.
+        .target(
+            name: "KtrdrPlugins",
+            dependencies: ["KtrdrCore", "KtrdrPluginABI", .product(name: "Logging", package: "swift-log"),
+                           .product(name: "Crypto", package: "swift-crypto")]
+        ),
         // Operations: records, SQLite store, runner, progress bridge, cancellation.
         .target(
             name: "KtrdrOperations",
-            dependencies: ["KtrdrCore", "CSQLite", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["KtrdrCore", "KtrdrPlugins", "CSQLite", .product(name: "Logging", package: "swift-log")]
+        ),
+        // Strategy plugins. `-z nodelete`: Swift code must never be unmapped (see PluginHost).
+        .target(name: "SMACrossoverPlugin", dependencies: ["KtrdrPluginKit", "KtrdrStrategies"], path: "Plugins/SMACrossover",
+                linkerSettings: pluginLinkerSettings),
+        .target(name: "RSIMeanReversionPlugin", dependencies: ["KtrdrPluginKit", "KtrdrStrategies"], path: "Plugins/RSIMeanReversion",
+                linkerSettings: pluginLinkerSettings),
+        .target(name: "NeuroPlugin", dependencies: ["KtrdrPluginKit", "KtrdrStrategies"], path: "Plugins/Neuro",
+                linkerSettings: pluginLinkerSettings),
+        // The model plugin: C++ over Debian's libtorch-dev behind a pure C header. Nothing else links libtorch.
+        .target(
+            name: "TorchPlugin",
+            dependencies: ["KtrdrPluginABI"],
+            path: "Plugins/Torch",
+            cxxSettings: [.unsafeFlags(["-I/usr/include/torch/csrc/api/include"])],
+            linkerSettings: [.linkedLibrary("torch"), .linkedLibrary("torch_cpu"), .linkedLibrary("c10")] + pluginLinkerSettings
         ),
         // Interfaces of the daemon: HTTP API (Hummingbird), control socket (SwiftNIO), metrics.
         .target(
@@ -61,25 +94,32 @@ let package = Package(
         .executableTarget(
             name: "ktrdrctl",
             dependencies: [
-                "KtrdrCore", "KtrdrClient",
+                "KtrdrCore", "KtrdrClient", "KtrdrPlugins",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
             name: "ktrdr-bench",
             dependencies: [
-                "KtrdrCore", "KtrdrOperations",
+                "KtrdrCore", "KtrdrOperations", "KtrdrStrategies", "KtrdrPlugins",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(
             name: "KtrdrCoreTests",
-            dependencies: ["KtrdrCore"],
+            dependencies: ["KtrdrCore", "KtrdrStrategies"],
             exclude: ["Fixtures"]
         ),
         .testTarget(
             name: "KtrdrOperationsTests",
-            dependencies: ["KtrdrOperations"]
+            dependencies: ["KtrdrOperations", "KtrdrPlugins"]
         ),
-    ]
+    ],
+    cxxLanguageStandard: .cxx17
 )
+
+/// Plugins are never unloaded (`-z nodelete`) and bind their own symbols first (`-Bsymbolic`),
+/// so a plugin's copy of KtrdrCore is the one its code runs, whatever the host exports.
+var pluginLinkerSettings: [LinkerSetting] {
+    [.unsafeFlags(["-Xlinker", "-z", "-Xlinker", "nodelete", "-Xlinker", "-Bsymbolic"])]
+}

@@ -2,7 +2,8 @@
 # Installs the Debian packages ktrdrd needs to build and test. Idempotent: does nothing
 # when everything is present. Needs root (or sudo) only when something is missing.
 set -euo pipefail
-packages=(python3 python3-jsonschema libsqlite3-dev curl)
+# libtorch-dev: the torch model plugin (C++); python3-torch: exporting and cross-checking TorchScript.
+packages=(python3 python3-jsonschema libsqlite3-dev curl libtorch-dev python3-torch)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

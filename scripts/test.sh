@@ -21,7 +21,7 @@ echo "unit tests: $((unit_total - unit_failed)) passed, $unit_failed failed"
 
 scn_passed=0; scn_failed=0
 if [ "${1:-}" != "--unit" ]; then
-  swift build -c release --product ktrdrd 2>&1 | quiet && swift build -c release --product ktrdrctl 2>&1 | quiet
+  swift build -c release 2>&1 | quiet
   if [ "${PIPESTATUS[0]}" -ne 0 ]; then echo "release build failed"; scn_failed=1; else
     slog=$(mktemp)
     python3 Scenarios/run.py 2>&1 | tee "$slog"

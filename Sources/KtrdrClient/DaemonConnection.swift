@@ -4,6 +4,7 @@ import FoundationNetworking
 #endif
 import KtrdrCore
 import KtrdrOperations
+import KtrdrPlugins
 
 /// What ktrdrctl asks of a daemon, over the control socket or over HTTP.
 public protocol DaemonConnection: AnyObject {
@@ -14,6 +15,10 @@ public protocol DaemonConnection: AnyObject {
     func results(_ id: String, equityCurve: Bool) throws -> BacktestResult
     /// Calls `onUpdate` with each new state until a terminal one, which it returns.
     func watch(_ id: String, onUpdate: (OperationRecord) -> Void) throws -> OperationRecord
+    func startTraining(_ params: [String: Any]) throws -> OperationRecord
+    func plugins() throws -> PluginList
+    func reloadPlugins() throws -> PluginHost.ReloadReport
+    func models() throws -> [ModelSummary]
 }
 
 struct Started: Decodable { var data: OperationRecord }
@@ -30,6 +35,12 @@ extension ControlClient: DaemonConnection {
     public func startBacktest(_ params: [String: Any]) throws -> OperationRecord {
         try call("backtest.start", params, as: Started.self).data
     }
+    public func startTraining(_ params: [String: Any]) throws -> OperationRecord {
+        try call("training.start", params, as: Started.self).data
+    }
+    public func plugins() throws -> PluginList { try call("plugins.list", [:], as: PluginList.self) }
+    public func reloadPlugins() throws -> PluginHost.ReloadReport { try call("plugins.reload", [:], as: PluginHost.ReloadReport.self) }
+    public func models() throws -> [ModelSummary] { try call("models.list", [:], as: [ModelSummary].self) }
     public func operation(_ id: String) throws -> OperationRecord { try call("operation.get", ["operation_id": id], as: OperationRecord.self) }
     public func cancel(_ id: String) throws -> OperationRecord { try call("operation.cancel", ["operation_id": id], as: OperationRecord.self) }
     public func list(_ params: [String: Any]) throws -> [OperationRecord] { try call("operations.list", params, as: Listed.self).operations }
@@ -91,6 +102,14 @@ public final class HTTPConnection: DaemonConnection {
     public func operation(_ id: String) throws -> OperationRecord {
         try request("GET", "api/v1/operations/\(id)", as: Envelope<OperationRecord>.self).data
     }
+    public func startTraining(_ params: [String: Any]) throws -> OperationRecord {
+        try request("POST", "api/v1/trainings/start", body: params, as: Started.self).data
+    }
+    public func plugins() throws -> PluginList { try request("GET", "api/v1/plugins", as: Envelope<PluginList>.self).data }
+    public func reloadPlugins() throws -> PluginHost.ReloadReport {
+        try request("POST", "api/v1/plugins/reload", as: Envelope<PluginHost.ReloadReport>.self).data
+    }
+    public func models() throws -> [ModelSummary] { try request("GET", "api/v1/models", as: Envelope<[ModelSummary]>.self).data }
     public func cancel(_ id: String) throws -> OperationRecord {
         try request("DELETE", "api/v1/operations/\(id)", as: Envelope<OperationRecord>.self).data
     }

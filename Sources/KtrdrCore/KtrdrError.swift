@@ -32,6 +32,13 @@ public enum KtrdrError: Error, Sendable, Equatable, CustomStringConvertible {
     case strategyInvalid(file: String, issues: [ValidationIssue])
     case insufficientData(needed: Int, found: Int, detail: String)
     case unsupported(String)
+    /// No loaded plugin has this name; `available` lists the loaded ones.
+    case pluginNotFound(name: String, available: [String])
+    /// A plugin file failed a check (not a plugin, wrong ABI, wrong build) or its call failed.
+    case pluginInvalid(file: String, message: String)
+    case modelNotFound(path: String)
+    /// A model file or directory that is corrupt or does not fit the strategy.
+    case modelInvalid(path: String, message: String)
     case cancelled
     case io(path: String, message: String)
 
@@ -47,6 +54,10 @@ public enum KtrdrError: Error, Sendable, Equatable, CustomStringConvertible {
         case .strategyInvalid: "strategy_invalid"
         case .insufficientData: "insufficient_data"
         case .unsupported: "unsupported"
+        case .pluginNotFound: "plugin_not_found"
+        case .pluginInvalid: "plugin_invalid"
+        case .modelNotFound: "model_not_found"
+        case .modelInvalid: "model_invalid"
         case .cancelled: "cancelled"
         case .io: "io_error"
         }
@@ -74,10 +85,28 @@ public enum KtrdrError: Error, Sendable, Equatable, CustomStringConvertible {
             "insufficient data: needed \(needed) bars, found \(found) (\(detail))"
         case let .unsupported(message):
             message
+        case let .pluginNotFound(name, available):
+            "plugin '\(name)' is not loaded; loaded plugins: \(available.isEmpty ? "none" : available.joined(separator: ", "))"
+        case let .pluginInvalid(file, message):
+            "plugin \(file): \(message)"
+        case let .modelNotFound(path):
+            "model not found: \(path)"
+        case let .modelInvalid(path, message):
+            "invalid model \(path): \(message)"
         case .cancelled:
             "cancelled"
         case let .io(path, message):
             "\(path): \(message)"
+        }
+    }
+}
+
+extension KtrdrError {
+    /// Errors about a model file rather than the strategy configuration.
+    public var isModelProblem: Bool {
+        switch self {
+        case .modelNotFound, .modelInvalid: true
+        default: false
         }
     }
 }

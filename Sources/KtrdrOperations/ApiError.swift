@@ -38,6 +38,14 @@ public struct ApiError: Error, Sendable, Equatable, CustomStringConvertible {
             self.init(status: 422, code: e.code, message: e.description, details: ["file": file], problems: issues)
         case let .insufficientData(needed, found, _):
             self.init(status: 422, code: e.code, message: e.description, details: ["needed": "\(needed)", "found": "\(found)"])
+        case let .pluginNotFound(name, available):
+            self.init(status: 404, code: e.code, message: e.description, details: ["plugin": name, "available": available.joined(separator: ",")])
+        case let .modelNotFound(path):
+            self.init(status: 404, code: e.code, message: e.description, details: ["path": path])
+        case let .modelInvalid(path, _):
+            self.init(status: 422, code: e.code, message: e.description, details: ["path": path])
+        case let .pluginInvalid(file, _):
+            self.init(status: 422, code: e.code, message: e.description, details: ["file": file])
         case .dataInvalid, .unsupported:
             self.init(status: 422, code: e.code, message: e.description)
         case .cancelled:

@@ -1,5 +1,6 @@
 import Foundation
 import KtrdrCore
+import KtrdrPlugins
 import Logging
 
 /// Where the daemon finds things and how much it runs at once.
@@ -10,10 +11,13 @@ public struct OperationsConfig: Sendable {
     public var retentionDays: Int
     /// Parsed data files kept in memory (nil: read the file for every request).
     public var dataCache: DataCache?
+    /// Plugins and models: what strategy files are run with.
+    public var strategies: StrategyProvider
 
-    public init(dataDirectory: String, strategiesDirectory: String, maxConcurrent: Int = ProcessInfo.processInfo.activeProcessorCount,
-                retentionDays: Int = 90, dataCache: DataCache? = nil) {
+    public init(dataDirectory: String, strategiesDirectory: String, strategies: StrategyProvider,
+                maxConcurrent: Int = ProcessInfo.processInfo.activeProcessorCount, retentionDays: Int = 90, dataCache: DataCache? = nil) {
         self.dataCache = dataCache
+        self.strategies = strategies
         self.dataDirectory = dataDirectory
         self.strategiesDirectory = strategiesDirectory
         self.maxConcurrent = max(1, maxConcurrent)
@@ -26,9 +30,14 @@ public struct OperationsConfig: Sendable {
 /// stay responsive while every core computes); at most `maxConcurrent` run, the rest wait
 /// `pending` in FIFO order.
 public actor OperationManager {
+    enum Work: Sendable {
+        case backtest(PreparedBacktest)
+        case training(TrainingJob)
+    }
+
     struct Live {
         var record: OperationRecord
-        let prepared: PreparedBacktest
+        let work: Work
         let bridge: ProgressBridge
         let token = CancellationToken()
         var cancelRequestedAt: Date?
@@ -66,34 +75,44 @@ public actor OperationManager {
         }
     }
 
-    static func prepare(_ p: BacktestParameters, config: OperationsConfig) throws(KtrdrError) -> PreparedBacktest {
-        try Names.check(p.strategyName, field: "strategy_name")
-        try Names.check(p.symbol, field: "symbol")
-        let tf = try Names.timeframe(p.timeframe)
-        if let mode = p.mode, mode != "local" {
-            throw .invalidRequest("mode '\(mode)' is not available: this daemon runs backtests locally (mode: local)")
+    /// Validates a training request synchronously (strategy, data, model plugin), then creates
+    /// the operation.
+    public nonisolated func startTraining(_ p: BacktestParameters) async throws(ApiError) -> OperationRecord {
+        let config = self.config
+        let result: Result<TrainingJob, ApiError> = await Self.offPool {
+            do throws(KtrdrError) { return .success(try Self.prepareTraining(p, config: config)) } catch { return .failure(ApiError(error)) }
         }
-        if let pace = p.paceBarsPerSecond, !(pace >= 1 && pace <= 1e12) {
-            throw .invalidRequest("pace_bars_per_second must be in [1, 1e12], got \(pace)")
+        switch result {
+        case let .success(job): return await registerTraining(job, parameters: p)
+        case let .failure(error): throw error
         }
-        if p.modelPath != nil { throw .invalidRequest("model_path is only valid for model-based strategies, which this build does not run yet") }
-        let strategy = try StrategyLoader.load(name: p.strategyName, directory: config.strategiesDirectory)
-        var request = BacktestRequest(strategy: strategy, symbol: p.symbol, timeframe: tf)
-        if let s = p.startDate {
-            guard let t = UTCTime.parse(s) else { throw .invalidDate(field: "start_date", value: s) }
-            request.start = t
-        }
-        if let e = p.endDate {
-            guard let t = UTCTime.parse(e) else { throw .invalidDate(field: "end_date", value: e) }
-            request.end = e.count == 10 ? t + 86_399 : t
-        }
-        request.initialCapital = p.initialCapital ?? 100_000
-        request.commission = p.commission ?? 0.001
-        request.slippage = p.slippage ?? 0.0005
-        if let cache = config.dataCache {
-            return try Backtester.prepare(request, dataDirectory: config.dataDirectory) { path throws(KtrdrError) in try cache.load(path) }
-        }
-        return try Backtester.prepare(request, dataDirectory: config.dataDirectory)
+    }
+
+    private func registerTraining(_ job: TrainingJob, parameters: BacktestParameters) -> OperationRecord {
+        let id = OperationRecord.newId(type: .training)
+        var metadata = OperationMetadata(parameters: parameters)
+        metadata.bars = job.bars.count
+        metadata.dataFile = job.dataPath
+        metadata.plugin = PluginUse(name: job.plugin.descriptor.name, version: job.plugin.descriptor.version,
+                                    generation: job.plugin.generation, file: job.plugin.file)
+        var progress = OperationProgress()
+        progress.itemsTotal = job.model.epochs
+        let record = OperationRecord(operationId: id, operationType: .training, status: .pending, createdAt: Clock.isoNow(),
+                                     progress: progress, metadata: metadata)
+        return enqueue(Live(record: record, work: .training(job), bridge: ProgressBridge(totalBars: job.model.epochs)))
+    }
+
+    private func enqueue(_ op: Live) -> OperationRecord {
+        let id = op.record.operationId
+        live[id] = op
+        persist(op.record)
+        let p = op.record.metadata.parameters
+        logger.info("operation created", metadata: ["operation_id": "\(id)", "type": "\(op.record.operationType.rawValue)",
+                                                    "strategy": "\(p.strategyName)", "symbol": "\(p.symbol)",
+                                                    "items": "\(op.record.progress.itemsTotal)"])
+        pending.append(id)
+        launchPending()
+        return live[id]?.record ?? op.record
     }
 
     private func register(_ prepared: PreparedBacktest, parameters: BacktestParameters) -> OperationRecord {
@@ -102,17 +121,16 @@ public actor OperationManager {
         metadata.bars = prepared.tradedBars
         metadata.warmupBars = prepared.first
         metadata.dataFile = prepared.dataPath
+        if let s = prepared.strategy as? PluginStrategy {
+            metadata.plugin = PluginUse(name: s.plugin.descriptor.name, version: s.plugin.descriptor.version,
+                                        generation: s.plugin.generation, file: s.plugin.file,
+                                        modelPath: s.model?.directory, modelVersion: s.model?.metadata.version)
+        }
         var progress = OperationProgress()
         progress.itemsTotal = prepared.tradedBars
         let record = OperationRecord(operationId: id, operationType: .backtesting, status: .pending, createdAt: Clock.isoNow(),
                                      progress: progress, metadata: metadata)
-        live[id] = Live(record: record, prepared: prepared, bridge: ProgressBridge(totalBars: prepared.tradedBars))
-        persist(record)
-        logger.info("operation created", metadata: ["operation_id": "\(id)", "strategy": "\(parameters.strategyName)",
-                                                    "symbol": "\(parameters.symbol)", "bars": "\(prepared.tradedBars)"])
-        pending.append(id)
-        launchPending()
-        return live[id]?.record ?? record
+        return enqueue(Live(record: record, work: .backtest(prepared), bridge: ProgressBridge(totalBars: prepared.tradedBars)))
     }
 
     private func launchPending() {
@@ -126,41 +144,76 @@ public actor OperationManager {
             persist(op.record)
             running += 1
             logger.info("registered local progress bridge", metadata: ["operation_id": "\(id)", "mode": "local"])
-            let prepared = op.prepared, bridge = op.bridge, token = op.token, store = self.store
-            let sink = op.record.metadata.parameters.paceBarsPerSecond.map { Pacer(rate: $0, bridge: bridge).sink } ?? bridge.sink
-            let logger = self.logger
-            let thread = Thread { [weak self] in
-                let outcome: Result<BacktestResult, KtrdrError>
-                let t0 = Date()
-                do throws(KtrdrError) { outcome = .success(try Backtester.run(prepared, progress: sink, cancel: token)) } catch {
-                    outcome = .failure(error)
-                }
-                let t1 = Date()
-                var saveError: String?
-                if case let .success(result) = outcome {
-                    do { try store.saveResult(id, result) } catch { saveError = "\(error)" }
-                    logger.info("backtest computed and stored", metadata: [
-                        "operation_id": "\(id)", "engine_ms": "\(Int(t1.timeIntervalSince(t0) * 1000))",
-                        "store_ms": "\(Int(Date().timeIntervalSince(t1) * 1000))"])
-                }
-                let finishedAt = Date()
-                Task { await self?.finish(id, outcome, saveError: saveError, at: finishedAt) }
-                store.checkpoint()  // after the completion is reported
-            }
-            thread.name = "backtest \(id)"
+            let thread = Thread(block: runner(id, op))
+            thread.name = "\(op.record.operationType.rawValue) \(id)"
             thread.stackSize = 8 << 20
             thread.start()
         }
     }
 
-    private func finish(_ id: String, _ outcome: Result<BacktestResult, KtrdrError>, saveError: String?, at finishedAt: Date) {
+    /// The body of an operation's thread: computes, stores, then reports back to the actor.
+    private func runner(_ id: String, _ op: Live) -> @Sendable () -> Void {
+        let bridge = op.bridge, token = op.token, store = self.store, logger = self.logger, models = config.strategies.models
+        let pace = op.record.metadata.parameters.paceBarsPerSecond
+        let work = op.work
+        return { [weak self] in
+            let t0 = Date()
+            var outcome: Result<Outcome, KtrdrError>
+            var saveError: String?
+            switch work {
+            case let .backtest(prepared):
+                let plugin = (prepared.strategy as? PluginStrategy)?.plugin
+                plugin?.acquire(id)
+                defer { plugin?.release(id) }
+                let sink = pace.map { Pacer(rate: $0, bridge: bridge).sink } ?? bridge.sink
+                do throws(KtrdrError) { outcome = .success(.backtest(try Backtester.run(prepared, progress: sink, cancel: token))) } catch {
+                    outcome = .failure(error)
+                }
+                let t1 = Date()
+                if case let .success(.backtest(result)) = outcome {
+                    do { try store.saveResult(id, result) } catch { saveError = "\(error)" }
+                    logger.info("backtest computed and stored", metadata: [
+                        "operation_id": "\(id)", "engine_ms": "\(Int(t1.timeIntervalSince(t0) * 1000))",
+                        "store_ms": "\(Int(Date().timeIntervalSince(t1) * 1000))"])
+                }
+            case let .training(job):
+                job.plugin.acquire(id)
+                defer { job.plugin.release(id) }
+                do throws(KtrdrError) {
+                    outcome = .success(.training(try Trainer.run(job, models: models) { epoch in
+                        bridge.write(epoch)
+                        return !token.isCancelled
+                    }))
+                } catch { outcome = .failure(error) }
+            }
+            let finishedAt = Date()
+            let result = outcome
+            Task { await self?.finish(id, result, saveError: saveError, at: finishedAt) }
+            store.checkpoint()  // after the completion is reported
+        }
+    }
+
+    enum Outcome: Sendable {
+        case backtest(BacktestResult)
+        case training(TrainingOutcome)
+    }
+
+    private func finish(_ id: String, _ outcome: Result<Outcome, KtrdrError>, saveError: String?, at finishedAt: Date) {
         guard var op = live.removeValue(forKey: id) else { return }
         running -= 1
         op.record.progress = progress(of: op)
+        if case .training = op.work { op.record.metadata.epochs = op.bridge.epochs }
         op.record.completedAt = Clock.iso(finishedAt)
         op.record.durationSeconds = Clock.seconds(op.record.completedAt).flatMap { end in Clock.seconds(op.record.startedAt).map { end - $0 } }
         switch outcome {
-        case let .success(result):
+        case let .success(.training(result)):
+            op.record.status = .completed
+            op.record.metadata.trainingResult = result
+            op.record.progress.percentage = 100
+            op.record.progress.currentStep = "Completed: model v\(result.version) at \(result.modelPath)"
+            logger.info("model trained", metadata: ["operation_id": "\(id)", "model": "\(result.modelPath)",
+                                                    "val_accuracy": "\(result.metadata.training.valAccuracy)"])
+        case let .success(.backtest(result)):
             if let saveError {
                 op.record.status = .failed
                 op.record.error = OperationError(code: "internal_error", message: "result could not be stored: \(saveError)")
@@ -319,6 +372,7 @@ public actor OperationManager {
 
     private func progress(of op: Live) -> OperationProgress {
         var p = op.record.progress
+        if case .training = op.work { return trainingProgress(p, op) }
         guard let latest = op.bridge.latest.progress else { return p }
         let total = max(1, latest.barsTotal)
         p.itemsProcessed = latest.barsDone
@@ -334,6 +388,21 @@ public actor OperationManager {
             let elapsed = Date().timeIntervalSince1970 - started
             if elapsed > 0 { p.context.barsPerSecond = Double(latest.barsDone) / elapsed }
         }
+        return p
+    }
+
+    private func trainingProgress(_ base: OperationProgress, _ op: Live) -> OperationProgress {
+        var p = base
+        let epochs = op.bridge.epochs
+        guard let last = epochs.last else { return p }
+        p.itemsProcessed = last.epoch
+        p.itemsTotal = last.epochs
+        p.percentage = (Double(last.epoch) / Double(max(1, last.epochs)) * 1000).rounded(.down) / 10
+        p.currentStep = "Training epoch \(last.epoch)/\(last.epochs)"
+        p.context.epoch = last.epoch
+        p.context.loss = last.loss
+        p.context.trainAccuracy = last.trainAccuracy
+        p.context.valAccuracy = last.valAccuracy
         return p
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import KtrdrCore
+import KtrdrPlugins
 
 /// What an operation does.
 public enum OperationType: String, Codable, Sendable, CaseIterable {
@@ -21,6 +22,11 @@ public struct ProgressContext: Codable, Sendable, Equatable {
     public var totalTrades: Int?
     public var winRate: Double?
     public var barsPerSecond: Double?
+    /// Training: the last finished epoch's figures.
+    public var epoch: Int?
+    public var loss: Double?
+    public var trainAccuracy: Double?
+    public var valAccuracy: Double?
 
     public init() {}
 }
@@ -80,6 +86,22 @@ public struct OperationMetadata: Codable, Sendable, Equatable {
     public var bars: Int?
     public var warmupBars: Int?
     public var dataFile: String?
+    /// The plugin generation (and model) the operation runs on.
+    public var plugin: PluginUse?
+    /// Training: the model version written, with its metadata.
+    public var trainingResult: TrainingOutcome?
+    /// Training: every epoch's figures so far.
+    public var epochs: [EpochReport]?
+}
+
+/// Which code and model an operation ran on: hot reload makes this a per-operation fact.
+public struct PluginUse: Codable, Sendable, Equatable {
+    public var name: String
+    public var version: String
+    public var generation: Int
+    public var file: String
+    public var modelPath: String?
+    public var modelVersion: Int?
 }
 
 /// One operation, as stored and as served (SYSTEM.md §2 field names).

@@ -1,5 +1,6 @@
 import Foundation
 import KtrdrCore
+import KtrdrPlugins
 import Synchronization
 
 /// Where a running backtest leaves its latest progress. The engine thread writes (one lock,
@@ -8,6 +9,7 @@ import Synchronization
 public final class ProgressBridge: Sendable {
     private struct State {
         var latest: BacktestProgress?
+        var epochs: [EpochReport] = []
         var version: UInt64 = 0
         var samples: [BarSample] = []
         var nextSampleAt = 0
@@ -33,6 +35,16 @@ public final class ProgressBridge: Sendable {
             }
         }
     }
+
+    /// Called from a training thread after each epoch.
+    public func write(_ epoch: EpochReport) {
+        state.withLock { s in
+            s.epochs.append(epoch)
+            s.version &+= 1
+        }
+    }
+
+    public var epochs: [EpochReport] { state.withLock { $0.epochs } }
 
     public var latest: (progress: BacktestProgress?, version: UInt64) {
         state.withLock { ($0.latest, $0.version) }

@@ -1,6 +1,7 @@
 import Foundation
 import KtrdrCore
 import KtrdrOperations
+import KtrdrPlugins
 
 /// The operations the daemon offers, independent of transport: the HTTP routes and the
 /// control-socket methods are thin adapters over these.
@@ -21,6 +22,15 @@ public struct ApiService: Sendable {
         let record = try await manager.startBacktest(p)
         return StartedResponse(operationId: record.operationId, status: "started",
                                message: "backtest of \(p.strategyName) on \(p.symbol) \(p.timeframe) started (\(record.metadata.bars ?? 0) bars)",
+                               symbol: p.symbol, timeframe: p.timeframe, mode: record.metadata.mode, data: record)
+    }
+
+    /// `POST /api/v1/trainings/start`, `training.start`.
+    public func startTraining(_ body: Data) async throws(ApiError) -> StartedResponse {
+        let p: BacktestParameters = try decode(BacktestParameters.self, from: body)
+        let record = try await manager.startTraining(p)
+        return StartedResponse(operationId: record.operationId, status: "started",
+                               message: "training of \(p.strategyName) on \(p.symbol) \(p.timeframe) started (\(record.metadata.bars ?? 0) bars, \(record.progress.itemsTotal) epochs)",
                                symbol: p.symbol, timeframe: p.timeframe, mode: record.metadata.mode, data: record)
     }
 
@@ -74,11 +84,18 @@ public struct ApiService: Sendable {
         }
     }
 
-    public func plugins() -> [PluginInfo] {
-        StrategyLoader.knownPlugins.keys.sorted().map {
-            PluginInfo(name: $0, kind: "strategy", version: version, origin: $0 == "neuro" ? "built-in (model plugin pending)" : "built-in")
-        }
+    private var pluginHost: PluginHost { manager.config.strategies.plugins }
+
+    /// Every loaded plugin generation, which operations run on each, and refused files.
+    public func plugins() -> PluginList {
+        let (plugins, problems) = pluginHost.list()
+        return PluginList(abi: PluginDescriptor.hostABI, directory: pluginHost.directory, plugins: plugins, problems: problems)
     }
+
+    public func models() -> [ModelSummary] { manager.config.strategies.models.list() }
+
+    /// Rescans the plugins directory: new builds load beside the old ones.
+    public func reloadPlugins() -> PluginHost.ReloadReport { pluginHost.reload() }
 
     public func health() async -> Health {
         let (running, pending) = await manager.counts()
@@ -159,13 +176,6 @@ public struct StrategyInfo: Codable, Sendable {
     public var timeframes: [String]
     public var valid: Bool
     public var problems: [String]?
-}
-
-public struct PluginInfo: Codable, Sendable {
-    public var name: String
-    public var kind: String
-    public var version: String
-    public var origin: String
 }
 
 public struct Health: Codable, Sendable {

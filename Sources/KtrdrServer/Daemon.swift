@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import KtrdrCore
 import KtrdrOperations
+import KtrdrPlugins
 import Logging
 import ServiceLifecycle
 
@@ -13,6 +14,11 @@ public struct DaemonConfig: Sendable {
     public var apiToken: String?
     public var dataDirectory = "data"
     public var strategiesDirectory = "strategies"
+    public var modelsDirectory = "models"
+    /// Where strategy and model plugins (`*.so`) are loaded from.
+    public var pluginsDirectory = "plugins"
+    /// libtorch intra-op threads, set once when the model plugin loads.
+    public var modelThreads = 1
     public var maxConcurrent = ProcessInfo.processInfo.activeProcessorCount
     public var retentionDays = 90
     /// Memory for parsed data files kept between requests (0 disables the cache).
@@ -55,8 +61,15 @@ public enum Daemon {
         let removed = try store.applyRetention(days: config.retentionDays)
         if removed > 0 { logger.info("retention applied", metadata: ["deleted": "\(removed)", "days": "\(config.retentionDays)"]) }
 
+        ModelThreads.intraOp = config.modelThreads
+        let plugins = PluginHost(directory: config.pluginsDirectory, logger: logger)
+        let report = plugins.reload()
+        logger.info("plugins loaded", metadata: ["directory": "\(config.pluginsDirectory)",
+                                                 "loaded": "\(report.loaded.map { "\($0.name) \($0.version)" }.joined(separator: ", "))",
+                                                 "refused": "\(report.problems.count)"])
+        let strategies = StrategyProvider(plugins: plugins, models: ModelStore(root: config.modelsDirectory, plugins: plugins))
         let manager = OperationManager(store: store, config: OperationsConfig(
-            dataDirectory: config.dataDirectory, strategiesDirectory: config.strategiesDirectory,
+            dataDirectory: config.dataDirectory, strategiesDirectory: config.strategiesDirectory, strategies: strategies,
             maxConcurrent: config.maxConcurrent, retentionDays: config.retentionDays,
             dataCache: config.dataCacheMB > 0 ? DataCache(capacityBytes: config.dataCacheMB << 20) : nil), logger: logger)
         let service = ApiService(manager: manager, strategiesDirectory: config.strategiesDirectory, version: config.version)

@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import KtrdrCore
 import KtrdrOperations
+import KtrdrPlugins
+import KtrdrStrategies
 
 /// `ktrdr-bench`: engine and loader throughput, medians over repeated runs.
 /// Run in release: `swift run -c release ktrdr-bench`.
@@ -19,6 +21,8 @@ struct Bench: ParsableCommand {
     var csv = "data/SYNTH_1m.csv"
     @Option(help: "Strategy file for the engine benchmark.")
     var strategy = "strategies/sma_crossover.yaml"
+    @Option(help: "Directory of built plugins (default: this executable's directory).")
+    var pluginsDir: String?
     @Flag(help: "Print one JSON object per measurement instead of a table.")
     var json = false
 
@@ -29,7 +33,7 @@ struct Bench: ParsableCommand {
         settings.positionSize = 1.0
         for size in sizes.split(separator: ",").compactMap({ Int($0) }) {
             let bars = SyntheticData(bars: size).generate()
-            let impl = try StrategyFactory.make(config)
+            let impl = try StrategyCatalog.make(config, file: strategy)
             var trades = 0
             var finalEquity = 0.0
             let times = measure(repeats) {
@@ -45,11 +49,12 @@ struct Bench: ParsableCommand {
             let signalTimes = measure(repeats) { _ = try! impl.signals(for: bars) }
             report("engine_sma_crossover", size: size, seconds: times, unit: "bars/s", count: Double(size),
                    extra: ["trades": "\(trades)", "final_equity": "\(finalEquity)", "signals_only_median_ms": String(format: "%.2f", median(signalTimes) * 1000)])
+            try pluginOverhead(config, bars: bars, settings: settings, compiledIn: impl)
         }
         // Result encoding: the trade list of a 1M-bar run as JSON (what the store and the API write).
         do {
             let bars = SyntheticData(bars: 1_000_000).generate()
-            let impl = try StrategyFactory.make(config)
+            let impl = try StrategyCatalog.make(config, file: strategy)
             let (signal, confidence) = try impl.signals(for: bars)
             let out = try BacktestEngine.run(bars: bars, first: 0, last: bars.count - 1, signal: signal, confidence: confidence, settings: settings)
             let encoder = ResultJSON.encoder()
@@ -74,6 +79,39 @@ struct Bench: ParsableCommand {
         var rows = 0
         let loadTimes = measure(repeats) { rows = try! CSVLoader.load(path: csv).count }
         report("csv_load", size: rows, seconds: loadTimes, unit: "MB/s", count: bytes / 1e6, extra: ["bytes": "\(Int(bytes))"])
+    }
+
+    /// The same strategy through the plugin C ABI (dlopen of the built .so) against compiled in:
+    /// signals alone and a whole run, alternated within each repetition so drift hits both.
+    func pluginOverhead(_ config: StrategyConfig, bars: Bars, settings: ExecutionSettings, compiledIn: any SignalStrategy) throws {
+        let host = PluginHost(directory: pluginsDir ?? Self.executableDirectory)
+        host.reload()
+        let plugin = try StrategyProvider(plugins: host, models: ModelStore(root: "models", plugins: host))
+            .make(config, file: strategy, symbol: "SYNTH", timeframe: .m1, modelPath: nil)
+        let same = try plugin.signals(for: bars).signal == compiledIn.signals(for: bars).signal
+        precondition(same, "plugin and compiled-in signals differ")
+        func whole(_ s: any SignalStrategy) {
+            let (signal, confidence) = try! s.signals(for: bars)
+            _ = try! BacktestEngine.run(bars: bars, first: 0, last: bars.count - 1, signal: signal, confidence: confidence, settings: settings)
+        }
+        var viaPlugin = [Double](), inCore = [Double](), runPlugin = [Double](), runCore = [Double]()
+        for _ in 0..<max(repeats, 9) {
+            viaPlugin += measure(1) { _ = try! plugin.signals(for: bars) }
+            inCore += measure(1) { _ = try! compiledIn.signals(for: bars) }
+            runPlugin += measure(1) { whole(plugin) }
+            runCore += measure(1) { whole(compiledIn) }
+        }
+        let size = bars.count
+        report("signals_via_plugin_abi", size: size, seconds: viaPlugin, unit: "bars/s", count: Double(size),
+               extra: ["compiled_in_median_ms": String(format: "%.3f", median(inCore) * 1000),
+                       "overhead_pct": String(format: "%.2f", (median(viaPlugin) / median(inCore) - 1) * 100)])
+        report("run_via_plugin_abi", size: size, seconds: runPlugin, unit: "bars/s", count: Double(size),
+               extra: ["compiled_in_median_ms": String(format: "%.3f", median(runCore) * 1000),
+                       "overhead_pct": String(format: "%.2f", (median(runPlugin) / median(runCore) - 1) * 100)])
+    }
+
+    static var executableDirectory: String {
+        (URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path as NSString).deletingLastPathComponent
     }
 
     func measure(_ n: Int, _ body: () -> Void) -> [Double] {

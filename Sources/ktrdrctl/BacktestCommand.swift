@@ -57,6 +57,9 @@ struct BacktestCommand: ParsableCommand {
         var dataDir = "data"
         @Option(help: "Directory of strategy files.")
         var strategiesDir = "strategies"
+        @Option(help: "Model-based strategies: a model version directory (or its model.pt) under the models directory; default: the latest version.")
+        var modelPath: String?
+        @OptionGroup var plugins: LocalPluginOptions
 
         func run() throws {
             guard local else { return try runThroughDaemon() }
@@ -70,7 +73,9 @@ struct BacktestCommand: ParsableCommand {
                 request.initialCapital = capital
                 request.commission = commission
                 request.slippage = slippage
-                let prepared = try Backtester.prepare(request, dataDirectory: dataDir)
+                let implementation = try plugins.provider().make(
+                    config, file: try StrategyLoader.path(for: strategy, in: strategiesDir), symbol: symbol, timeframe: tf, modelPath: modelPath)
+                let prepared = try Backtester.prepare(request, strategy: implementation, dataDirectory: dataDir)
                 let bar = ProgressBar(enabled: KtrdrStdio.stderrIsTerminal && !json, label: "\(symbol) \(tf.rawValue)")
                 let started = KtrdrStdio.now()
                 let result = try Backtester.run(prepared, progress: bar.sink)
@@ -102,6 +107,7 @@ extension BacktestCommand.Run {
         if let start { params["start_date"] = start }
         if let end { params["end_date"] = end }
         if let pace { params["pace_bars_per_second"] = pace }
+        if let modelPath { params["model_path"] = modelPath }
         let began = KtrdrStdio.now()
         let record = try withClient { try connection.startBacktest(params) }
         let id = record.operationId

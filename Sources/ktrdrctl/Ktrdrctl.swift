@@ -13,12 +13,13 @@ struct Ktrdrctl: ParsableCommand {
               1    the run failed (I/O or an unexpected error)
               2    bad command line (usage)
               3    invalid input: strategy file, data file, dates, parameters, insufficient data
-              4    not found: strategy, data file or operation
+              4    not found: strategy, data file, model, plugin or operation
               5    the daemon is not reachable (start it with `ktrdrctl daemon start`)
               6    conflict: the operation already finished (e.g. cancelling a completed one)
               130  cancelled (Ctrl-C)
             """,
-        subcommands: [BacktestCommand.self, OpsCommand.self, DaemonCommand.self, DataCommand.self, StrategiesCommand.self]
+        subcommands: [BacktestCommand.self, TrainCommand.self, OpsCommand.self, DaemonCommand.self, DataCommand.self, StrategiesCommand.self,
+                      ModelsCommand.self, PluginsCommand.self]
     )
 }
 
@@ -33,7 +34,7 @@ enum ExitStatus {
 
     static func code(for error: KtrdrError) -> Int32 {
         switch error {
-        case .dataNotFound, .strategyNotFound: notFound
+        case .dataNotFound, .strategyNotFound, .modelNotFound, .pluginNotFound: notFound
         case .cancelled: cancelled
         case .io: failure
         default: invalidInput

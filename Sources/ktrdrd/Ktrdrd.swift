@@ -25,6 +25,12 @@ struct Ktrdrd: AsyncParsableCommand {
     var dataDir = ProcessInfo.processInfo.environment["KTRDR_DATA_DIR"] ?? "data"
     @Option(help: "Directory of strategy files.")
     var strategiesDir = ProcessInfo.processInfo.environment["KTRDR_STRATEGIES_DIR"] ?? "strategies"
+    @Option(help: "Directory of trained models (models/{strategy}/{SYMBOL}_{tf}_v{N}).")
+    var modelsDir = ProcessInfo.processInfo.environment["KTRDR_MODELS_DIR"] ?? "models"
+    @Option(help: "Directory of plugins (*.so) (default: $KTRDR_PLUGINS_DIR, else the directory of this executable, where `swift build` puts them).")
+    var pluginsDir: String?
+    @Option(help: "libtorch intra-op threads for model inference and training, set once at startup.")
+    var modelThreads = 1
     @Option(help: "Operations run at once (default: core count); the rest wait pending.")
     var maxConcurrent: Int?
     @Option(help: "Days to keep finished operations.")
@@ -33,6 +39,10 @@ struct Ktrdrd: AsyncParsableCommand {
     var dataCacheMb = 1024
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel = "info"
+
+    static var executableDirectory: String {
+        (URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path as NSString).deletingLastPathComponent
+    }
 
     func run() async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
@@ -55,6 +65,9 @@ struct Ktrdrd: AsyncParsableCommand {
         config.apiToken = env["KTRDR_API_TOKEN"]
         config.dataDirectory = (dataDir as NSString).standardizingPath
         config.strategiesDirectory = (strategiesDir as NSString).standardizingPath
+        config.modelsDirectory = (modelsDir as NSString).standardizingPath
+        config.pluginsDirectory = ((pluginsDir ?? env["KTRDR_PLUGINS_DIR"] ?? Self.executableDirectory) as NSString).standardizingPath
+        config.modelThreads = max(1, modelThreads)
         if let maxConcurrent { config.maxConcurrent = max(1, maxConcurrent) }
         config.retentionDays = retentionDays
         config.dataCacheMB = max(0, dataCacheMb)

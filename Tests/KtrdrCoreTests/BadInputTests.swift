@@ -108,7 +108,7 @@ final class BadInputTests: XCTestCase {
         for i in 0..<40 { text += "2020-01-\(String(format: "%02d", i % 28 + 1))T\(String(format: "%02d", i / 28)):00:00Z,1,2,0.5,1.5,10\n" }
         try text.write(toFile: dir + "/BAD_1h.csv", atomically: true, encoding: .utf8)
         let config = try StrategyLoader.load(path: Repo.path("strategies/sma_crossover.yaml"))
-        XCTAssertThrowsError(try Backtester.prepare(BacktestRequest(strategy: config, symbol: "BAD", timeframe: .h1), dataDirectory: dir)) { error in
+        XCTAssertThrowsError(try Backtester.prepare(BacktestRequest(strategy: config, symbol: "BAD", timeframe: .h1), strategy: try compiledIn(config), dataDirectory: dir)) { error in
             guard case let .dataInvalid(file, line, column, _) = error as? KtrdrError else { return XCTFail("\(error)") }
             XCTAssertTrue(file.hasSuffix("BAD_1h.csv"))
             XCTAssertEqual(line, 30)  // 2020-01-01T01:00 after 2020-01-28T00:00

@@ -113,7 +113,7 @@ final class EngineTests: XCTestCase {
     func testFutureBarsDoNotChangeThePast() throws {
         let data = try Repo.bars("GOOG_1d")
         let config = try StrategyLoader.load(path: Repo.path("strategies/sma_crossover.yaml"))
-        let strategy = try StrategyFactory.make(config)
+        let strategy = try compiledIn(config)
         let cut = 1000
         var altered = data
         for t in cut..<data.count { altered.close[t] *= 1.5; altered.open[t] *= 0.7 }
@@ -128,7 +128,7 @@ final class EngineTests: XCTestCase {
     func testCancellationAndProgress() throws {
         let b = SyntheticData(bars: 50_000).generate()
         let config = try StrategyLoader.load(path: Repo.path("strategies/sma_crossover.yaml"))
-        let (sig, conf) = try StrategyFactory.make(config).signals(for: b)
+        let (sig, conf) = try compiledIn(config).signals(for: b)
         let seen = ProgressLog()
         let out = try BacktestEngine.run(bars: b, first: 0, last: b.count - 1, signal: sig, confidence: conf, settings: settings(),
                                          progress: { seen.append($0) })
@@ -152,7 +152,7 @@ final class EngineTests: XCTestCase {
         let config = try StrategyLoader.load(path: Repo.path("strategies/sma_crossover.yaml"))
         var request = BacktestRequest(strategy: config, symbol: "GOOG", timeframe: .d1,
                                       start: UTCTime.parse("2005-01-03"), end: UTCTime.parse("2005-03-31")! + 86_399)
-        let p = try Backtester.prepare(request, dataDirectory: Repo.path("data"))
+        let p = try Backtester.prepare(request, strategy: try compiledIn(request.strategy), dataDirectory: Repo.path("data"))
         XCTAssertEqual(p.first, 30)
         XCTAssertEqual(UTCTime.iso(p.bars.timestamps[p.first]), "2005-01-03T00:00:00Z")
         XCTAssertEqual(UTCTime.iso(p.bars.timestamps.last!), "2005-03-31T00:00:00Z")
@@ -161,14 +161,14 @@ final class EngineTests: XCTestCase {
         XCTAssertEqual(r.equityCurve.equity.count, r.bars)
 
         request.start = UTCTime.parse("2004-08-25")
-        XCTAssertThrowsError(try Backtester.prepare(request, dataDirectory: Repo.path("data"))) { error in
+        XCTAssertThrowsError(try Backtester.prepare(request, strategy: try compiledIn(request.strategy), dataDirectory: Repo.path("data"))) { error in
             guard case let .insufficientData(needed, found, _) = error as? KtrdrError else { return XCTFail("\(error)") }
             XCTAssertEqual(needed, 30)
             XCTAssertEqual(found, 4)
         }
         request.start = UTCTime.parse("2020-01-01")
         request.end = nil
-        XCTAssertThrowsError(try Backtester.prepare(request, dataDirectory: Repo.path("data"))) { error in
+        XCTAssertThrowsError(try Backtester.prepare(request, strategy: try compiledIn(request.strategy), dataDirectory: Repo.path("data"))) { error in
             XCTAssertEqual((error as? KtrdrError)?.code, "insufficient_data")
         }
     }

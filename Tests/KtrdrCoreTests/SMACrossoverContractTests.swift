@@ -1,5 +1,6 @@
 import Foundation
 import KtrdrCore
+import KtrdrStrategies
 import XCTest
 
 /// SMA_CROSSOVER.md: the shipped `sma_crossover` strategy, all-in, commission 0.001,
@@ -12,7 +13,7 @@ final class SMACrossoverContractTests: XCTestCase {
         request.commission = 0.001
         request.slippage = 0
         XCTAssertEqual(config.trading.positionSize, 1.0)
-        return try Backtester.run(Backtester.prepare(request, dataDirectory: Repo.path("data")))
+        return try Backtester.run(Backtester.prepare(request, strategy: try compiledIn(request.strategy), dataDirectory: Repo.path("data")))
     }
 
     func testGOOGDailyMatchesPublishedContract() throws {
@@ -108,7 +109,7 @@ final class SMACrossoverContractTests: XCTestCase {
 final class ResultJSONTests: XCTestCase {
     func testFastResultJSONRoundTripsExactly() throws {
         let config = try StrategyLoader.load(path: Repo.path("strategies/rsi_mean_reversion.yaml"))
-        let r = try Backtester.run(Backtester.prepare(BacktestRequest(strategy: config, symbol: "EURUSD", timeframe: .h1),
+        let r = try Backtester.run(Backtester.prepare(BacktestRequest(strategy: config, symbol: "EURUSD", timeframe: .h1), strategy: try compiledIn(config),
                                                       dataDirectory: Repo.path("data")))
         XCTAssertGreaterThan(r.trades.count, 5)
         let bytes = try ResultJSON.encodeResult(r)

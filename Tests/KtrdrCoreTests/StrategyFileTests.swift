@@ -69,10 +69,23 @@ final class StrategyFileTests: XCTestCase {
         XCTAssertTrue(found.first?.message.contains("YAML syntax error") == true)
     }
 
-    func testNameMustMatchFileAndPluginMustExist() {
-        let found = issues("name: other\nplugin: magic\ndata: {symbols: [A], timeframes: [1d]}\n")
+    func testNameMustMatchFileAndPluginNameMustBeSafe() {
+        let found = issues("name: other\nplugin: ../magic\ndata: {symbols: [A], timeframes: [1d]}\n")
         XCTAssertTrue(found.contains { $0.path == "name" && $0.message.contains("file name 's'") })
-        XCTAssertTrue(found.contains { $0.path == "plugin" && $0.message.contains("unknown plugin 'magic'") })
+        XCTAssertTrue(found.contains { $0.path == "plugin" && $0.message.contains("invalid plugin name '../magic'") })
+    }
+
+    /// Plugins own their parameters: unknown keys and bad values are named with their path.
+    func testPluginParametersAreCheckedByThePlugin() throws {
+        func problems(_ params: String) throws -> [ValidationIssue] {
+            let c = try StrategyLoader.parse("name: s\nplugin: sma_crossover\nparams: \(params)\ndata: {symbols: [A], timeframes: [1d]}\n",
+                                             fileName: "s.yaml", expectedName: "s")
+            do { _ = try compiledIn(c); return [] } catch let KtrdrError.strategyInvalid(_, issues) { return issues }
+        }
+        XCTAssertEqual(try problems("{fast_period: 10, slow_period: 30}"), [])
+        XCTAssertTrue(try problems("{fast_period: 10, slow: 30}").contains { $0.path == "params.slow" && $0.message.contains("fast_period, slow_period") })
+        XCTAssertTrue(try problems("{fast_period: 30, slow_period: 10}").contains { $0.path == "params" && $0.message.contains("below slow_period") })
+        XCTAssertTrue(try problems("{fast_period: 2.5}").contains { $0.path == "params.fast_period" && $0.message.contains("whole number") })
     }
 
     func testWrongTypesAreNamed() {

@@ -1,5 +1,6 @@
 import Foundation
 import KtrdrCore
+import KtrdrStrategies
 import XCTest
 
 /// Paths inside the repository, found from this file's location.
@@ -45,3 +46,6 @@ func runProcess(_ executable: String, _ arguments: [String], file: StaticString 
     }
     return String(decoding: data, as: UTF8.self)
 }
+
+/// The strategy of a file, compiled in (the daemon loads the same code as a plugin).
+func compiledIn(_ config: StrategyConfig) throws -> any SignalStrategy { try StrategyCatalog.make(config, file: "\(config.name).yaml") }

@@ -1,5 +1,6 @@
 import Foundation
 import KtrdrCore
+import KtrdrPlugins
 import Logging
 import XCTest
 
@@ -9,6 +10,15 @@ import XCTest
 final class OperationsTests: XCTestCase {
     var dir = ""
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+    /// The plugins `swift build` put next to this test binary (the daemon's default too).
+    static let plugins: PluginHost = {
+        let here = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0]).deletingLastPathComponent().path
+        let dir = [here, root + "/.build/debug"].first { FileManager.default.fileExists(atPath: $0 + "/libktrdr_plugin_sma_crossover.so") } ?? here
+        let host = PluginHost(directory: dir)
+        host.reload()
+        return host
+    }()
 
     override func setUp() {
         dir = NSTemporaryDirectory() + "ktrdr-ops-\(UUID().uuidString)"
@@ -20,6 +30,7 @@ final class OperationsTests: XCTestCase {
     func manager(maxConcurrent: Int = 2) throws -> OperationManager {
         let store = try OperationStore(path: dir + "/ktrdr.db")
         return OperationManager(store: store, config: OperationsConfig(dataDirectory: Self.root + "/data", strategiesDirectory: Self.root + "/strategies",
+                                                                       strategies: StrategyProvider(plugins: Self.plugins, models: ModelStore(root: Self.root + "/models", plugins: Self.plugins)),
                                                                        maxConcurrent: maxConcurrent), logger: Logger(label: "test"))
     }
 

@@ -80,7 +80,9 @@ public enum Backtester {
     /// Loads a data file; the daemon passes a cache, everything else reads the file.
     public typealias DataLoader = @Sendable (String) throws(KtrdrError) -> Bars
 
-    public static func prepare(_ request: BacktestRequest, dataDirectory: String,
+    /// `strategy` is the implementation of `request.strategy` (a loaded plugin, or one
+    /// compiled in by a benchmark or test).
+    public static func prepare(_ request: BacktestRequest, strategy: any SignalStrategy, dataDirectory: String,
                                load: DataLoader = { path throws(KtrdrError) in try CSVLoader.load(path: path) }) throws(KtrdrError) -> PreparedBacktest {
         let settings = request.strategy.executionSettings(initialCapital: request.initialCapital, commission: request.commission,
                                                           slippage: request.slippage)
@@ -88,7 +90,6 @@ public enum Backtester {
         if let s = request.start, let e = request.end, e < s {
             throw .invalidRequest("end_date \(UTCTime.iso(e)) is before start_date \(UTCTime.iso(s))")
         }
-        let strategy = try StrategyFactory.make(request.strategy)
         let path = try dataPath(symbol: request.symbol, timeframe: request.timeframe, dataDirectory: dataDirectory)
         let all = try load(path)
         let firstRequested = request.start.map { all.firstIndex(atOrAfter: $0) } ?? 0

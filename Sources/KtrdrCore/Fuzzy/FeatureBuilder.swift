@@ -62,3 +62,15 @@ public enum FeatureBuilder {
         return FeatureMatrix(names: names, rows: rows, values: values)
     }
 }
+
+extension FeatureMatrix {
+    /// The first row from which every row has only finite features (features warm up once and
+    /// stay warm), or `rows` when none does.
+    public func firstCompleteRow() -> Int {
+        var first = 0
+        for r in 0..<rows {
+            for c in 0..<columns where !values[r * columns + c].isFinite { first = r + 1; break }
+        }
+        return first
+    }
+}

@@ -89,3 +89,17 @@ extension StrategyConfig {
         return s
     }
 }
+
+extension StrategyConfig {
+    /// The plugin's parameters over `defaults`; a key the plugin does not know is an error
+    /// naming it and the known ones. Plugins call this from their initialisers.
+    public func parameters(defaults: [String: Double], file: String) throws(KtrdrError) -> [String: Double] {
+        let unknown = params.keys.filter { defaults[$0] == nil }.sorted()
+        guard unknown.isEmpty else {
+            throw .strategyInvalid(file: file, issues: unknown.map {
+                ValidationIssue(path: "params.\($0)", message: "unknown parameter for plugin '\(plugin)': expected one of \(defaults.keys.sorted().joined(separator: ", "))")
+            })
+        }
+        return defaults.merging(params) { _, new in new }
+    }
+}

@@ -4,13 +4,6 @@ import Yams
 /// Loads and validates strategy files. Validation is strict and complete: every problem is
 /// collected with its YAML path and line, and reported together.
 public enum StrategyLoader {
-    /// Implementations a strategy file may name with `plugin:`, and their parameters.
-    public static let knownPlugins: [String: [String: Double]] = [
-        "sma_crossover": ["fast_period": 10, "slow_period": 30],
-        "rsi_mean_reversion": ["period": 14, "oversold": 30, "overbought": 70],
-        "neuro": [:],
-    ]
-
     /// `strategies/{name}.yaml` under `directory`, after checking the name.
     public static func path(for name: String, in directory: String) throws(KtrdrError) -> String {
         try Names.check(name, field: "strategy_name")
@@ -53,20 +46,17 @@ public enum StrategyLoader {
         let description = r.value(top, "description").flatMap { r.string($0, "description") } ?? ""
         let hypothesis = r.value(top, "hypothesis").flatMap { r.string($0, "hypothesis") }
 
+        // The plugin and its parameters are checked by the plugin itself when it is created
+        // (it owns its parameter names and ranges); here: a valid name and numeric values.
         let plugin = r.string(r.require(top, "plugin", ""), "plugin")
+        if let plugin, !Names.isValid(plugin) {
+            r.fail("plugin", top["plugin"], "invalid plugin name '\(plugin)': expected [A-Za-z0-9._-]{1,32}")
+        }
         var params = [String: Double]()
-        if let plugin {
-            if let defaults = knownPlugins[plugin] {
-                params = defaults
-                if let map = r.mapping(top["params"], "params") {
-                    r.checkKeys(map, allowed: defaults.keys.sorted(), "params")
-                    for key in defaults.keys.sorted() {
-                        if let v = r.double(map[key], "params.\(key)") { params[key] = v }
-                    }
-                }
-                checkPluginParams(plugin, params, r, top["params"])
-            } else {
-                r.fail("plugin", top["plugin"], "unknown plugin '\(plugin)': expected one of \(knownPlugins.keys.sorted().joined(separator: ", "))")
+        if let map = r.mapping(top["params"], "params") {
+            for (keyNode, _) in map {
+                guard let key = keyNode.string else { continue }
+                if let v = r.double(map[key], "params.\(key)") { params[key] = v }
             }
         }
 
@@ -110,21 +100,6 @@ public enum StrategyLoader {
                               params: params, symbols: symbols, timeframes: timeframes,
                               historyRequired: max(history, maxLookback), indicators: indicators, fuzzySets: fuzzy,
                               model: model, decisions: decisions, training: training, trading: trading)
-    }
-
-    private static func checkPluginParams(_ plugin: String, _ p: [String: Double], _ r: YAMLReader, _ node: Node?) {
-        func isCount(_ key: String) -> Bool { (p[key] ?? 0) >= 1 && (p[key] ?? 0).rounded() == p[key] }
-        switch plugin {
-        case "sma_crossover":
-            for key in ["fast_period", "slow_period"] where !isCount(key) { r.fail("params.\(key)", node, "must be a whole number >= 1") }
-            if p["fast_period"]! >= p["slow_period"]! { r.fail("params", node, "fast_period must be below slow_period") }
-        case "rsi_mean_reversion":
-            if !isCount("period") { r.fail("params.period", node, "must be a whole number >= 1") }
-            if !(0 < p["oversold"]! && p["oversold"]! < p["overbought"]! && p["overbought"]! < 100) {
-                r.fail("params", node, "need 0 < oversold < overbought < 100")
-            }
-        default: break
-        }
     }
 
     private static func syntaxIssue(_ error: Error) -> ValidationIssue {

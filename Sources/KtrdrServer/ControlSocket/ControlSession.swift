@@ -13,7 +13,7 @@ struct ControlSession: Sendable {
     let logger: Logger
     let peer: UInt32?
 
-    static let methods = ["backtest.start", "operations.list", "operation.get", "operation.cancel", "operation.watch", "operation.metrics",
+    static let methods = ["backtest.start", "training.start", "operations.list", "operation.get", "operation.cancel", "operation.watch", "operation.metrics",
                           "operation.results", "strategies.list", "models.list", "plugins.list", "plugins.reload", "daemon.status",
                           "daemon.shutdown"]
 
@@ -84,6 +84,9 @@ struct ControlSession: Sendable {
         case "backtest.start":
             let body = try JSONSerialization.data(withJSONObject: params)
             await out.send(Reply(id: id, result: try await service.startBacktest(body)))
+        case "training.start":
+            let body = try JSONSerialization.data(withJSONObject: params)
+            await out.send(Reply(id: id, result: try await service.startTraining(body)))
         case "operations.list":
             await out.send(Reply(id: id, result: try await service.list(
                 status: params["status"] as? String, type: params["operation_type"] as? String,
@@ -103,12 +106,12 @@ struct ControlSession: Sendable {
         case "strategies.list":
             await out.send(Reply(id: id, result: service.strategies()))
         case "models.list":
-            await out.send(Reply(id: id, result: [String]()))
+            await out.send(Reply(id: id, result: service.models()))
         case "plugins.list":
             await out.send(Reply(id: id, result: service.plugins()))
         case "plugins.reload":
             logger.notice("admin call", metadata: ["method": "\(method)", "peer_uid": "\(peer.map(String.init) ?? "?")"])
-            await out.send(Reply(id: id, result: ["reloaded": "0", "message": "all plugins are built in; nothing to reload"]))
+            await out.send(Reply(id: id, result: service.reloadPlugins()))
         case "daemon.status":
             logger.notice("admin call", metadata: ["method": "\(method)", "peer_uid": "\(peer.map(String.init) ?? "?")"])
             await out.send(Reply(id: id, result: await control.status()))

@@ -68,8 +68,16 @@ public enum HTTPServer {
             }
         }
         api.get("strategies") { _, _ in json(Envelope(data: service.strategies())) }
-        api.get("models") { _, _ in json(Envelope(data: [String]())) }
+        api.post("trainings/start") { request, _ in
+            await respond {
+                let body = try await collect(request)
+                return try await service.startTraining(body)
+            }
+        }
+        api.get("models") { _, _ in json(Envelope(data: service.models())) }
         api.get("plugins") { _, _ in json(Envelope(data: service.plugins())) }
+        // Loading code is an admin action: only with a token, or on loopback (the default bind).
+        api.post("plugins/reload") { _, _ in json(Envelope(data: service.reloadPlugins())) }
 
         return Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "ktrdrd"),
                            logger: logger)

@@ -17,6 +17,14 @@ enum OpenAPIDocument {
             "200": {"description": "started", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Started"}}}},
             "400": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"},
             "413": {"$ref": "#/components/responses/Error"}, "422": {"$ref": "#/components/responses/Error"}}}},
+        "/api/v1/trainings/start": {"post": {
+          "summary": "Validate and start training a strategy's model",
+          "description": "Same body as a backtest (strategy_name, symbol, timeframe, start_date, end_date). Progress is per epoch (loss, train and validation accuracy); the result is a new model version.",
+          "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BacktestRequest"}}}},
+          "responses": {
+            "200": {"description": "started", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Started"}}}},
+            "400": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"},
+            "413": {"$ref": "#/components/responses/Error"}, "422": {"$ref": "#/components/responses/Error"}}}},
         "/api/v1/operations": {"get": {
           "summary": "List operations, newest first",
           "parameters": [
@@ -49,7 +57,8 @@ enum OpenAPIDocument {
                         "404": {"$ref": "#/components/responses/Error"}, "409": {"$ref": "#/components/responses/Error"}}}},
         "/api/v1/strategies": {"get": {"summary": "Strategy files and whether each validates", "responses": {"200": {"description": "strategies", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AnyEnvelope"}}}}}}},
         "/api/v1/models": {"get": {"summary": "Trained models", "responses": {"200": {"description": "models", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AnyEnvelope"}}}}}}},
-        "/api/v1/plugins": {"get": {"summary": "Strategy and model plugins", "responses": {"200": {"description": "plugins", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AnyEnvelope"}}}}}}}
+        "/api/v1/plugins": {"get": {"summary": "Loaded plugin generations, the operations on each, and refused files", "responses": {"200": {"description": "plugins", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AnyEnvelope"}}}}}}},
+        "/api/v1/plugins/reload": {"post": {"summary": "Rescan the plugins directory; new builds load beside the old ones", "responses": {"200": {"description": "reload report", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AnyEnvelope"}}}}}}}
       },
       "components": {
         "responses": {"Error": {"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}},

@@ -1,3 +1,5 @@
+import KtrdrCore
+
 /// `rsi_mean_reversion`: BUY when TA-Lib RSI crosses up through `oversold` (the market
 /// turns up from an oversold extreme), SELL when it crosses down through `overbought`.
 /// Confidence grows with the distance of the previous bar's RSI beyond the threshold,
@@ -13,12 +15,28 @@ public struct RSIMeanReversion: SignalStrategy {
         self.overbought = overbought
     }
 
-    public var name: String { "rsi_mean_reversion" }
+    public static let pluginName = "rsi_mean_reversion"
+    public static let defaults: [String: Double] = ["period": 14, "oversold": 30, "overbought": 70]
+
+    /// From a strategy file's `params`, checked: whole period >= 1, 0 < oversold < overbought < 100.
+    public init(config: StrategyConfig, file: String) throws(KtrdrError) {
+        let p = try config.parameters(defaults: Self.defaults, file: file)
+        var issues = [ValidationIssue]()
+        let period = StrategyCatalog.count(p, "period", &issues)
+        let low = p["oversold"]!, high = p["overbought"]!
+        if !(0 < low && low < high && high < 100) {
+            issues.append(ValidationIssue(path: "params", message: "need 0 < oversold < overbought < 100, got oversold \(low), overbought \(high)"))
+        }
+        guard issues.isEmpty else { throw .strategyInvalid(file: file, issues: issues) }
+        self.init(period: period, oversold: low, overbought: high)
+    }
+
+    public var name: String { Self.pluginName }
     public var warmupBars: Int { period + 1 }
 
-    public func computeSignals(bars: Bars, signal: UnsafeMutableBufferPointer<Int8>,
+    public func computeSignals(bars: BarColumns, signal: UnsafeMutableBufferPointer<Int8>,
                                confidence: UnsafeMutableBufferPointer<Double>) throws(KtrdrError) {
-        let rsi = TA.rsi(bars.close, period: period)
+        let rsi = TA.rsi(Array(bars.close), period: period)
         for t in 0..<bars.count {
             signal[t] = SignalCode.hold
             confidence[t] = 0

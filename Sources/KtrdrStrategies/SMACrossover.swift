@@ -1,3 +1,5 @@
+import KtrdrCore
+
 /// `sma_crossover` (SMA_CROSSOVER.md): BUY when the fast SMA crosses strictly above the slow
 /// one (previous bar may be equal), SELL on the mirror cross. Confidence is always 1.
 ///
@@ -11,23 +13,36 @@ public struct SMACrossover: SignalStrategy {
     public let fastPeriod: Int
     public let slowPeriod: Int
 
+    public static let pluginName = "sma_crossover"
+    public static let defaults: [String: Double] = ["fast_period": 10, "slow_period": 30]
+
     public init(fastPeriod: Int = 10, slowPeriod: Int = 30) {
         self.fastPeriod = fastPeriod
         self.slowPeriod = slowPeriod
     }
 
-    public var name: String { "sma_crossover" }
+    /// From a strategy file's `params`, checked: whole periods >= 1, fast below slow.
+    public init(config: StrategyConfig, file: String) throws(KtrdrError) {
+        let p = try config.parameters(defaults: Self.defaults, file: file)
+        var issues = [ValidationIssue]()
+        let fast = StrategyCatalog.count(p, "fast_period", &issues), slow = StrategyCatalog.count(p, "slow_period", &issues)
+        if issues.isEmpty && fast >= slow {
+            issues.append(ValidationIssue(path: "params", message: "fast_period (\(fast)) must be below slow_period (\(slow))"))
+        }
+        guard issues.isEmpty else { throw .strategyInvalid(file: file, issues: issues) }
+        self.init(fastPeriod: fast, slowPeriod: slow)
+    }
+
+    public var name: String { Self.pluginName }
     public var warmupBars: Int { max(fastPeriod, slowPeriod) }
     public var providesConfidence: Bool { false }
 
     static let reseed = 256
 
-    public func computeSignals(bars: Bars, signal: UnsafeMutableBufferPointer<Int8>,
+    public func computeSignals(bars: BarColumns, signal: UnsafeMutableBufferPointer<Int8>,
                                confidence: UnsafeMutableBufferPointer<Double>) throws(KtrdrError) {
-        bars.close.withUnsafeBufferPointer { close in
-            guard let x = close.baseAddress else { return }
-            Self.crossovers(x, count: close.count, fast: fastPeriod, slow: slowPeriod, signal: signal.baseAddress!)
-        }
+        guard let x = bars.close.baseAddress, let out = signal.baseAddress, bars.count > 0 else { return }
+        Self.crossovers(x, count: bars.count, fast: fastPeriod, slow: slowPeriod, signal: out)
     }
 
     /// Relation of fast to slow SMA from the canonical sums: -1, 0, +1, or 2 when undefined.

@@ -1,0 +1,66 @@
+import Foundation
+import KtrdrCore
+import KtrdrPlugins
+
+/// Synchronous validation of requests: every check that can fail happens here, before an
+/// operation exists, so the API answers 4xx and nothing is created.
+extension OperationManager {
+    static func prepare(_ p: BacktestParameters, config: OperationsConfig) throws(KtrdrError) -> PreparedBacktest {
+        let (strategy, file, tf) = try common(p, config: config)
+        if let mode = p.mode, mode != "local" {
+            throw .invalidRequest("mode '\(mode)' is not available: this daemon runs backtests locally (mode: local)")
+        }
+        if let pace = p.paceBarsPerSecond, !(pace >= 1 && pace <= 1e12) {
+            throw .invalidRequest("pace_bars_per_second must be in [1, 1e12], got \(pace)")
+        }
+        var request = BacktestRequest(strategy: strategy, symbol: p.symbol, timeframe: tf)
+        (request.start, request.end) = try dates(p)
+        request.initialCapital = p.initialCapital ?? 100_000
+        request.commission = p.commission ?? 0.001
+        request.slippage = p.slippage ?? 0.0005
+        let implementation = try config.strategies.make(strategy, file: file, symbol: p.symbol, timeframe: tf, modelPath: p.modelPath)
+        if let cache = config.dataCache {
+            return try Backtester.prepare(request, strategy: implementation, dataDirectory: config.dataDirectory) { path throws(KtrdrError) in
+                try cache.load(path)
+            }
+        }
+        return try Backtester.prepare(request, strategy: implementation, dataDirectory: config.dataDirectory)
+    }
+
+    static func prepareTraining(_ p: BacktestParameters, config: OperationsConfig) throws(KtrdrError) -> TrainingJob {
+        let (strategy, _, tf) = try common(p, config: config)
+        let (start, end) = try dates(p)
+        let path = try Backtester.dataPath(symbol: p.symbol, timeframe: tf, dataDirectory: config.dataDirectory)
+        let all: Bars
+        if let cache = config.dataCache { all = try cache.load(path) } else { all = try CSVLoader.load(path: path) }
+        let from = start.map { all.firstIndex(atOrAfter: $0) } ?? 0
+        let to = end.map { all.firstIndex(atOrAfter: $0 + 1) } ?? all.count
+        let bars = from == 0 && to == all.count ? all : all.slice(from..<max(from, to))
+        return try TrainingJob(config: strategy, symbol: p.symbol, timeframe: tf, bars: bars, dataPath: path,
+                               plugins: config.strategies.plugins)
+    }
+
+    private static func common(_ p: BacktestParameters, config: OperationsConfig) throws(KtrdrError) -> (StrategyConfig, String, Timeframe) {
+        try Names.check(p.strategyName, field: "strategy_name")
+        try Names.check(p.symbol, field: "symbol")
+        let tf = try Names.timeframe(p.timeframe)
+        let file = try StrategyLoader.path(for: p.strategyName, in: config.strategiesDirectory)
+        return (try StrategyLoader.load(name: p.strategyName, directory: config.strategiesDirectory), file, tf)
+    }
+
+    private static func dates(_ p: BacktestParameters) throws(KtrdrError) -> (Int64?, Int64?) {
+        var start: Int64?, end: Int64?
+        if let s = p.startDate {
+            guard let t = UTCTime.parse(s) else { throw .invalidDate(field: "start_date", value: s) }
+            start = t
+        }
+        if let e = p.endDate {
+            guard let t = UTCTime.parse(e) else { throw .invalidDate(field: "end_date", value: e) }
+            end = e.count == 10 ? t + 86_399 : t
+        }
+        if let start, let end, end < start {
+            throw .invalidRequest("end_date \(UTCTime.iso(end)) is before start_date \(UTCTime.iso(start))")
+        }
+        return (start, end)
+    }
+}

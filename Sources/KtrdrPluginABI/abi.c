@@ -1,0 +1,1 @@
+#include "ktrdr_plugin.h"

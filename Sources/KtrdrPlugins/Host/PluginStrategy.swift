@@ -1,0 +1,71 @@
+import KtrdrCore
+import KtrdrPluginABI
+
+/// A strategy instance living in a plugin, seen as a `SignalStrategy`. It keeps its plugin
+/// generation (and the model it was lent) alive, and destroys the instance when released.
+public final class PluginStrategy: SignalStrategy, @unchecked Sendable {
+    public let plugin: LoadedPlugin
+    public let model: LoadedModel?
+    private let instance: UnsafeMutableRawPointer
+    private let table: ktrdr_strategy_table
+    public let warmupBars: Int
+    public let providesConfidence: Bool
+
+    /// Creates an instance from the strategy file's text (the plugin parses and checks it).
+    public init(plugin: LoadedPlugin, configText: String, configPath: String, model: LoadedModel?) throws(KtrdrError) {
+        let table = plugin.strategyTable
+        var error = ktrdr_error()
+        let created: UnsafeMutableRawPointer? = configText.withCString { yaml in
+            configPath.withCString { path in
+                if let model {
+                    var ref = model.reference
+                    return withUnsafePointer(to: &ref) { refPointer in
+                        var initArgs = ktrdr_strategy_init(config_yaml: yaml, config_path: path, model: refPointer)
+                        return table.create(&initArgs, &error)
+                    }
+                }
+                var initArgs = ktrdr_strategy_init(config_yaml: yaml, config_path: path, model: nil)
+                return table.create(&initArgs, &error)
+            }
+        }
+        guard let created else { throw Self.error(error, plugin: plugin, file: configPath, model: model) }
+        self.plugin = plugin
+        self.model = model
+        self.table = table
+        self.instance = created
+        self.warmupBars = Int(table.warmup_bars(created))
+        self.providesConfidence = table.provides_confidence(created) != 0
+    }
+
+    deinit { table.destroy(instance) }
+
+    public var name: String { plugin.descriptor.name }
+    public var version: String { plugin.descriptor.version }
+
+    public func computeSignals(bars: BarColumns, signal: UnsafeMutableBufferPointer<Int8>,
+                               confidence: UnsafeMutableBufferPointer<Double>) throws(KtrdrError) {
+        var view = ktrdr_bars(count: Int64(bars.count), timestamps: bars.timestamps.baseAddress, open: bars.open.baseAddress,
+                              high: bars.high.baseAddress, low: bars.low.baseAddress, close: bars.close.baseAddress,
+                              volume: bars.volume.baseAddress)
+        var error = ktrdr_error()
+        if table.compute_signals(instance, &view, signal.baseAddress, confidence.baseAddress, &error) != 0 {
+            throw Self.error(error, plugin: plugin, file: plugin.file, model: model)
+        }
+    }
+
+    /// A plugin's error as the API reports it: configuration problems keep their paths.
+    static func error(_ e: ktrdr_error, plugin: LoadedPlugin, file: String, model: LoadedModel?) -> KtrdrError {
+        var e = e
+        let text = String(cString: ktrdr_error_message(&e))
+        switch ktrdr_error_code(rawValue: UInt32(bitPattern: e.code)) {
+        case KTRDR_ERR_CONFIG:
+            return .strategyInvalid(file: file, issues: ErrorText.issues(in: text) ?? [ValidationIssue(path: "", message: text)])
+        case KTRDR_ERR_MODEL:
+            return .modelInvalid(path: model?.directory ?? file, message: text)
+        case KTRDR_ERR_CANCELLED:
+            return .cancelled
+        default:
+            return .pluginInvalid(file: plugin.file, message: "\(plugin.descriptor.name) \(plugin.descriptor.version): \(text.isEmpty ? "failed without a message" : text)")
+        }
+    }
+}
