@@ -35,6 +35,14 @@ class Daemon:
         self.strategies = os.path.join(self.home, "strategies")
         shutil.copytree(os.path.join(ROOT, "data"), self.data, ignore=shutil.ignore_patterns("SYNTH*"))
         shutil.copytree(os.path.join(ROOT, "strategies"), self.strategies)
+        # Private copies: scenarios add, rebuild and train without touching the repository.
+        self.models = os.path.join(self.home, "models")
+        shutil.copytree(os.path.join(ROOT, "models"), self.models)
+        self.plugins = os.path.join(self.home, "plugins")
+        os.makedirs(self.plugins)
+        for name in sorted(os.listdir(BIN)):
+            if name.startswith("libktrdr_plugin_") and name.endswith(".so"):
+                shutil.copy2(os.path.join(BIN, name), self.plugins)
         for name, text in (extra_strategies or {}).items():
             with open(os.path.join(self.strategies, name + ".yaml"), "w") as f:
                 f.write(text)
@@ -44,7 +52,7 @@ class Daemon:
     # --- processes -------------------------------------------------------------------------
     def start(self):
         rc, out, err = self.ctl("daemon", "start", "--http", f"127.0.0.1:{self.port}", "--data-dir", self.data,
-                                "--strategies-dir", self.strategies)
+                                "--strategies-dir", self.strategies, "--models-dir", self.models, "--plugins-dir", self.plugins)
         self.check("daemon starts", rc == 0, "exit 0", f"exit {rc}: {out}{err}")
         return self
 
@@ -80,7 +88,7 @@ class Daemon:
 
     # --- clients ---------------------------------------------------------------------------
     def ctl(self, *args, timeout=120, stdin=None):
-        p = subprocess.run([KTRDRCTL, *args, "--home", self.home] if args[0] in ("daemon", "ops", "backtest") and "--local" not in args
+        p = subprocess.run([KTRDRCTL, *args, "--home", self.home] if args[0] in ("daemon", "ops", "backtest", "plugins", "train") and "--local" not in args
                            else [KTRDRCTL, *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT, input=stdin)
         return p.returncode, p.stdout, p.stderr
 
@@ -133,3 +141,19 @@ class Daemon:
 
     def figure(self, name, value):
         self.figures[name] = value
+
+
+def build_c_plugin(out_path, **defines):
+    """Compiles Scenarios/fixtures/variant_plugin.c (a strategy plugin written in C against
+    ktrdr_plugin.h) into `out_path`; `defines` become -D flags (NAME, VERSION, ABI_MAJOR, MODE)."""
+    src = os.path.join(ROOT, "Scenarios", "fixtures", "variant_plugin.c")
+    flags = []
+    for k, v in defines.items():
+        flags.append(f"-D{k}={json.dumps(v) if isinstance(v, str) else v}")
+    tmp = out_path + ".build"
+    subprocess.run(["cc", "-shared", "-fPIC", "-O2", "-I", os.path.join(ROOT, "Sources", "KtrdrPluginABI", "include"),
+                    *flags, src, "-o", tmp], check=True, capture_output=True, text=True)
+    # Overwrite in place, as a rebuild does: the daemon must not be running the mapped original.
+    with open(tmp, "rb") as f, open(out_path, "wb") as g:
+        g.write(f.read())
+    os.remove(tmp)

@@ -27,13 +27,14 @@ def scenario(sid, title, needs_long_data=False, strategies=None):
 @scenario("B1.1", "Local backtest, smoke")
 def b1_1(d):
     t0 = time.time()
-    rc, out, err = d.ctl("backtest", "run", "sma_crossover", "EURUSD", "1h", "--start", "2017-06-01", "--end", "2017-06-30", "--json")
+    rc, out, err = d.ctl("backtest", "run", "neuro_mean_reversion", "EURUSD", "1h", "--start", "2017-06-01", "--end", "2017-06-30", "--json")
     elapsed = time.time() - t0
     d.check("ktrdrctl backtest run exits 0", rc == 0, "exit 0", f"exit {rc}: {err}")
     result = json.loads(out)
     for key in ("total_return", "sharpe_ratio", "max_drawdown", "total_trades", "win_rate"):
         d.check(f"metrics has {key}", key in result["metrics"], key, sorted(result["metrics"]))
     d.check("one month of hourly bars traded", 400 <= result["bars"] <= 560, "400..560 bars", result["bars"])
+    d.check("the neural strategy ran", result["strategy"] == "neuro_mean_reversion", "neuro_mean_reversion", result["strategy"])
     d.check("whole scenario under 5 s", elapsed < 5, "< 5 s", f"{elapsed:.2f} s")
     op = re.search(r"op_backtesting_\d{8}_\d{6}_[0-9a-f]{8}", err)
     d.check("operation id printed", op is not None, "op_backtesting_… on stderr", err)
@@ -273,3 +274,4 @@ def c1(d):
 
 # Scenarios about the service as a whole (restart, shutdown, security, bad input, API contract).
 from scenarios_service import *  # noqa: E402,F401,F403
+from scenarios_plugins import *  # noqa: E402,F401,F403

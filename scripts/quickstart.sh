@@ -5,13 +5,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-echo "building ktrdrd and ktrdrctl (release; the first build compiles dependencies: a few minutes)…"
-for p in ktrdrd ktrdrctl; do
-  swift build -c release --product "$p" 2>&1 | grep -E "error|warning: |Build of product" || true
-done
+echo "building ktrdrd, ktrdrctl and the plugins (release; the first build compiles dependencies: a few minutes)…"
+swift build -c release 2>&1 | grep -E "error|warning: |Build complete" || true
 K=.build/release/ktrdrctl
 "$K" daemon start --http "${KTRDR_HTTP:-127.0.0.1:8000}"
 "$K" daemon status
+echo
+"$K" plugins list
+echo
+echo "\$ ktrdrctl backtest run neuro_mean_reversion EURUSD 1h    # neural: the shipped model, libtorch in the torch plugin"
+"$K" backtest run neuro_mean_reversion EURUSD 1h
 echo
 echo "\$ ktrdrctl backtest run sma_crossover EURUSD 1h"
 "$K" backtest run sma_crossover EURUSD 1h

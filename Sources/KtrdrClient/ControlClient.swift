@@ -27,16 +27,7 @@ public struct ClientError: Error, CustomStringConvertible, Sendable {
             return "\(p["path"] as? String ?? "?")\(line): \(p["message"] as? String ?? "")"
         }
         let code = e["code"] as? String ?? "error"
-        return ClientError(code: code, message: e["message"] as? String ?? "unknown error", status: statusFor(code), problems: problems)
-    }
-
-    static func statusFor(_ code: String) -> Int? {
-        switch code {
-        case "strategy_not_found", "data_not_found", "operation_not_found", "model_not_found", "result_not_found": 404
-        case "strategy_invalid", "insufficient_data", "data_invalid", "unsupported": 422
-        case "operation_finished", "not_completed": 409
-        default: nil
-        }
+        return ClientError(code: code, message: e["message"] as? String ?? "unknown error", status: e["status"] as? Int, problems: problems)
     }
 }
 

@@ -43,7 +43,7 @@ public enum PluginKit {
         info.pointee.abi_major = UInt16(KTRDR_PLUGIN_ABI_MAJOR)
         info.pointee.abi_minor = UInt16(KTRDR_PLUGIN_ABI_MINOR)
         info.pointee.struct_size = UInt32(MemoryLayout<ktrdr_plugin_info>.size)
-        info.pointee.build_signature = permanent("swift=\(swiftCompilerVersion)")
+        info.pointee.build_signature = permanent("swift=\(BuildInfo.swiftVersion)")
         info.pointee.kind = Int32(KTRDR_PLUGIN_STRATEGY.rawValue)
         info.pointee.name = permanent(name)
         info.pointee.version = permanent(version)
@@ -51,22 +51,6 @@ public enum PluginKit {
         info.pointee.strategy = UnsafePointer(table)
         descriptor = info
         return UnsafeRawPointer(info)
-    }
-
-    /// The Swift compiler this plugin was built with (major.minor): the host refuses a plugin
-    /// built for another Swift runtime than its own.
-    public static var swiftCompilerVersion: String {
-        #if compiler(>=6.4)
-        "6.4"
-        #elseif compiler(>=6.3)
-        "6.3"
-        #elseif compiler(>=6.2)
-        "6.2"
-        #elseif compiler(>=6.1)
-        "6.1"
-        #else
-        "6.0"
-        #endif
     }
 
     private static func create(_ initPointer: UnsafePointer<ktrdr_strategy_init>?, _ out: UnsafeMutablePointer<ktrdr_error>?) -> UnsafeMutableRawPointer? {

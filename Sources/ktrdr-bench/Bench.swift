@@ -21,6 +21,8 @@ struct Bench: ParsableCommand {
     var csv = "data/SYNTH_1m.csv"
     @Option(help: "Strategy file for the engine benchmark.")
     var strategy = "strategies/sma_crossover.yaml"
+    @Option(help: "Directory of trained models (the inference benchmark uses the shipped neuro model).")
+    var modelsDir = "models"
     @Option(help: "Directory of built plugins (default: this executable's directory).")
     var pluginsDir: String?
     @Flag(help: "Print one JSON object per measurement instead of a table.")
@@ -62,6 +64,7 @@ struct Bench: ParsableCommand {
             let encodeTimes = measure(repeats) { var w = FastJSON(); w.array(out.trades) { $0.trade($1) } }
             report("trades_json_encode", size: out.trades.count, seconds: encodeTimes, unit: "trades/s", count: Double(out.trades.count), extra: [:])
         }
+        try modelInference()
         // Progress bridge: the cost of one engine-side write (lock, copy, version, sampling check).
         let bridge = ProgressBridge(totalBars: 10_000_000)
         let writes = 10_000_000
@@ -108,6 +111,24 @@ struct Bench: ParsableCommand {
         report("run_via_plugin_abi", size: size, seconds: runPlugin, unit: "bars/s", count: Double(size),
                extra: ["compiled_in_median_ms": String(format: "%.3f", median(runCore) * 1000),
                        "overhead_pct": String(format: "%.2f", (median(runPlugin) / median(runCore) - 1) * 100)])
+    }
+
+    /// Batched inference alone: the shipped neuro model over 1M feature rows (18 columns).
+    func modelInference() throws {
+        let host = PluginHost(directory: pluginsDir ?? Self.executableDirectory)
+        host.reload()
+        let store = ModelStore(root: modelsDir, plugins: host)
+        let dir = store.directory(strategy: "neuro_mean_reversion", symbol: "EURUSD", timeframe: .h1, version: 1)
+        guard let meta = try? store.metadata(directory: dir) else { return print("model_inference: no model at \(dir); skipped") }
+        let model = try store.load(directory: dir, features: meta.features)
+        let rows = 1_000_000
+        var state: UInt64 = 42
+        let x = (0..<(rows * meta.inputSize)).map { _ -> Double in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Double(state >> 11) / Double(1 << 53)
+        }
+        let times = measure(repeats) { _ = try! model.predict(x, rows: rows) }
+        report("model_inference", size: rows, seconds: times, unit: "rows/s", count: Double(rows), extra: ["inputs": "\(meta.inputSize)"])
     }
 
     static var executableDirectory: String {

@@ -14,6 +14,8 @@ struct DaemonCommand: ParsableCommand {
         @Option(help: "HTTP address host:port.") var http = "127.0.0.1:8000"
         @Option(help: "Directory of data files.") var dataDir = "data"
         @Option(help: "Directory of strategy files.") var strategiesDir = "strategies"
+        @Option(help: "Directory of trained models.") var modelsDir = "models"
+        @Option(help: "Directory of plugins (default: ktrdrd's own directory, where `swift build` puts them).") var pluginsDir: String?
         @Option(help: "Operations run at once (default: core count).") var maxConcurrent: Int?
         @Option(help: "Seconds to wait for the socket.") var timeout = 30.0
 
@@ -32,7 +34,9 @@ struct DaemonCommand: ParsableCommand {
             guard FileManager.default.isExecutableFile(atPath: binary) else {
                 throw fail(.io(path: binary, message: "ktrdrd executable not found next to ktrdrctl (build it: swift build -c release)"))
             }
-            var args = ["--home", home, "--http", http, "--data-dir", absolute(dataDir), "--strategies-dir", absolute(strategiesDir)]
+            var args = ["--home", home, "--http", http, "--data-dir", absolute(dataDir), "--strategies-dir", absolute(strategiesDir),
+                        "--models-dir", absolute(modelsDir)]
+            if let pluginsDir { args += ["--plugins-dir", absolute(pluginsDir)] }
             if let maxConcurrent { args += ["--max-concurrent", "\(maxConcurrent)"] }
             let process = Process()
             // A new session, so a Ctrl-C in this terminal does not reach the daemon.

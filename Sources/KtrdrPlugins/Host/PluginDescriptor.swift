@@ -17,19 +17,7 @@ public struct PluginDescriptor: Sendable, Equatable {
     public static let hostABI = "\(KTRDR_PLUGIN_ABI_MAJOR).\(KTRDR_PLUGIN_ABI_MINOR)"
 
     /// The Swift runtime of this host, `major.minor`: Swift plugins must match it.
-    public static var hostSwift: String {
-        #if compiler(>=6.4)
-        "6.4"
-        #elseif compiler(>=6.3)
-        "6.3"
-        #elseif compiler(>=6.2)
-        "6.2"
-        #elseif compiler(>=6.1)
-        "6.1"
-        #else
-        "6.0"
-        #endif
-    }
+    public static var hostSwift: String { BuildInfo.swiftVersion }
 
     /// Checks everything before anything in the plugin is called: magic, ABI major (equal)
     /// and minor (not newer than the host), struct size, kind, the table for the kind, name,

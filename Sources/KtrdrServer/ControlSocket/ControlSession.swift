@@ -203,7 +203,11 @@ struct ErrorReply: Encodable {
 }
 
 extension ErrorEnvelope.Body {
-    init(_ e: ApiError) { self = ErrorEnvelope(e).error }
+    /// The socket form carries the status, so clients map errors the same way on both transports.
+    init(_ e: ApiError) {
+        self = ErrorEnvelope(e).error
+        status = e.status
+    }
 }
 
 struct Event<T: Encodable>: Encodable {

@@ -143,6 +143,8 @@ public struct ErrorEnvelope: Encodable {
         var message: String
         var details: [String: String]?
         var problems: [Problem]?
+        /// The HTTP status of the error; sent on the control socket only (HTTP has its own).
+        var status: Int?
     }
     public struct Problem: Encodable {
         var path: String
