@@ -83,7 +83,7 @@ def p2(d):
             f.write(f"name: {name}\nplugin: {plugin}\ndata: {{symbols: [GOOG], timeframes: [1d]}}\n")
         s, body = d.curl("POST", "/api/v1/backtests/start", {"strategy_name": name, "symbol": "GOOG", "timeframe": "1d"})
         d.check(f"a strategy naming {plugin} is a clear {status} {code}", s == status and body["error"]["code"] == code
-                and plugin.split("_")[0] in body["error"]["message"], f"{status} {code} naming it", f"{s} {body}")
+                and f"'{plugin}'" in body["error"]["message"], f"{status} {code} naming '{plugin}'", f"{s} {body}")
     d.check("the daemon stays up", d.healthy(), "healthy", d.log_tail(5))
 
 

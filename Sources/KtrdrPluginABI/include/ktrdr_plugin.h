@@ -7,7 +7,9 @@
  *
  * Versioning: a new major breaks the ABI. A new minor only appends fields or fills
  * spare slots; a host accepts any plugin with the same major and a minor <= its own,
- * and reads `struct_size` to know which fields exist.
+ * and reads `struct_size` to know which fields exist. The prefix of ktrdr_plugin_info up
+ * to `version` keeps its layout in every major version, so a host can always say which
+ * plugin it refused and why.
  */
 #ifndef KTRDR_PLUGIN_H
 #define KTRDR_PLUGIN_H

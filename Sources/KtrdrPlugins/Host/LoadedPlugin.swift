@@ -52,6 +52,8 @@ public struct PluginStatus: Sendable, Codable, Equatable {
 /// A plugin file that failed its checks, with why.
 public struct PluginProblem: Sendable, Codable, Equatable {
     public var file: String
+    /// The plugin name its descriptor claims, when readable.
+    public var name: String?
     public var message: String
 }
 

@@ -62,7 +62,7 @@ public final class PluginHost: Sendable {
                                                         "generation": "\(plugin.generation)", "file": "\(path)"])
                 report.loaded.append(status(plugin, current: true))
             case let .failure(refusal):
-                let problem = PluginProblem(file: path, message: refusal.message)
+                let problem = PluginProblem(file: path, name: refusal.name, message: refusal.message)
                 state.withLock { s in
                     s.seen[path] = identity
                     s.problems[path] = problem
@@ -80,8 +80,8 @@ public final class PluginHost: Sendable {
             (s.generations[name]?.last, s.generations.values.compactMap(\.last).filter { $0.descriptor.kind == kind }.map(\.descriptor.name).sorted())
         }
         guard let found, found.descriptor.kind == kind else {
-            if let problem = state.withLock({ s in s.problems.values.first { ($0.file as NSString).lastPathComponent.contains(name) } }) {
-                throw .pluginInvalid(file: problem.file, message: problem.message)
+            if let problem = state.withLock({ s in s.problems.values.first { $0.name == name } }) {
+                throw .pluginInvalid(file: problem.file, message: "plugin '\(name)' was refused when loaded: \(problem.message)")
             }
             throw .pluginNotFound(name: name, available: available)
         }
