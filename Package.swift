@@ -110,6 +110,7 @@ let package = Package(
             dependencies: ["KtrdrCore", "KtrdrStrategies"],
             exclude: ["Fixtures"]
         ),
+        .testTarget(name: "KtrdrPluginsTests", dependencies: ["KtrdrPlugins", "KtrdrCore"]),
         .testTarget(
             name: "KtrdrOperationsTests",
             dependencies: ["KtrdrOperations", "KtrdrPlugins"]

@@ -66,26 +66,24 @@ public actor OperationManager {
     /// the operation. Throws the API error for every check that fails; nothing is created then.
     public nonisolated func startBacktest(_ p: BacktestParameters) async throws(ApiError) -> OperationRecord {
         let config = self.config
-        let result: Result<PreparedBacktest, ApiError> = await Self.offPool {
-            do throws(KtrdrError) { return .success(try Self.prepare(p, config: config)) } catch { return .failure(ApiError(error)) }
-        }
-        switch result {
-        case let .success(prepared): return await register(prepared, parameters: p)
-        case let .failure(error): throw error
-        }
+        let prepared = try await Self.validated { () throws(KtrdrError) in try Self.prepare(p, config: config) }
+        return await register(prepared, parameters: p)
     }
 
     /// Validates a training request synchronously (strategy, data, model plugin), then creates
     /// the operation.
     public nonisolated func startTraining(_ p: BacktestParameters) async throws(ApiError) -> OperationRecord {
         let config = self.config
-        let result: Result<TrainingJob, ApiError> = await Self.offPool {
-            do throws(KtrdrError) { return .success(try Self.prepareTraining(p, config: config)) } catch { return .failure(ApiError(error)) }
+        let job = try await Self.validated { () throws(KtrdrError) in try Self.prepareTraining(p, config: config) }
+        return await registerTraining(job, parameters: p)
+    }
+
+    /// Runs a request's checks on a GCD thread; their failure is the API's answer.
+    static func validated<T: Sendable>(_ checks: @escaping @Sendable () throws(KtrdrError) -> T) async throws(ApiError) -> T {
+        let result: Result<T, ApiError> = await offPool {
+            do throws(KtrdrError) { return .success(try checks()) } catch { return .failure(ApiError(error)) }
         }
-        switch result {
-        case let .success(job): return await registerTraining(job, parameters: p)
-        case let .failure(error): throw error
-        }
+        return try result.get()
     }
 
     private func registerTraining(_ job: TrainingJob, parameters: BacktestParameters) -> OperationRecord {
@@ -369,42 +367,6 @@ public actor OperationManager {
     }
 
     // MARK: Helpers
-
-    private func progress(of op: Live) -> OperationProgress {
-        var p = op.record.progress
-        if case .training = op.work { return trainingProgress(p, op) }
-        guard let latest = op.bridge.latest.progress else { return p }
-        let total = max(1, latest.barsTotal)
-        p.itemsProcessed = latest.barsDone
-        p.itemsTotal = latest.barsTotal
-        p.percentage = (Double(latest.barsDone) / Double(total) * 1000).rounded(.down) / 10
-        let params = op.record.metadata.parameters
-        p.currentStep = "Backtesting \(params.symbol) \(params.timeframe) [\(UTCTime.short(latest.currentTime))]"
-        p.context.currentDate = UTCTime.iso(latest.currentTime)
-        p.context.currentPnl = latest.pnl
-        p.context.totalTrades = latest.tradesClosed
-        p.context.winRate = latest.tradesClosed > 0 ? Double(latest.winningTrades) / Double(latest.tradesClosed) : nil
-        if latest.barsDone < latest.barsTotal, let started = Clock.seconds(op.record.startedAt) {
-            let elapsed = Date().timeIntervalSince1970 - started
-            if elapsed > 0 { p.context.barsPerSecond = Double(latest.barsDone) / elapsed }
-        }
-        return p
-    }
-
-    private func trainingProgress(_ base: OperationProgress, _ op: Live) -> OperationProgress {
-        var p = base
-        let epochs = op.bridge.epochs
-        guard let last = epochs.last else { return p }
-        p.itemsProcessed = last.epoch
-        p.itemsTotal = last.epochs
-        p.percentage = (Double(last.epoch) / Double(max(1, last.epochs)) * 1000).rounded(.down) / 10
-        p.currentStep = "Training epoch \(last.epoch)/\(last.epochs)"
-        p.context.epoch = last.epoch
-        p.context.loss = last.loss
-        p.context.trainAccuracy = last.trainAccuracy
-        p.context.valAccuracy = last.valAccuracy
-        return p
-    }
 
     private func persist(_ record: OperationRecord) {
         do { try store.save(record) } catch {

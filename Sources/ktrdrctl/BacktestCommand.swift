@@ -31,16 +31,12 @@ struct BacktestCommand: ParsableCommand {
         @Flag(help: "Run in this process, without a daemon.")
         var local = false
         @OptionGroup var daemon: DaemonOptions
-        @Argument(help: "Strategy name (strategies/<name>.yaml).")
-        var strategy: String
-        @Argument(help: "Symbol, e.g. GOOG (data/<SYMBOL>_<timeframe>.csv).")
-        var symbol: String
-        @Argument(help: "Timeframe: 1m 5m 15m 30m 1h 4h 1d 1w.")
-        var timeframe: String
-        @Option(help: "First bar to trade (UTC).")
-        var start: String?
-        @Option(help: "Last bar to trade, inclusive (UTC).")
-        var end: String?
+        @OptionGroup var target: RunTarget
+        var strategy: String { target.strategy }
+        var symbol: String { target.symbol }
+        var timeframe: String { target.timeframe }
+        var start: String? { target.start }
+        var end: String? { target.end }
         @Option(help: "Initial capital.")
         var capital: Double = 100_000
         @Option(help: "Commission, fraction of traded value per side.")
@@ -102,10 +98,10 @@ extension BacktestCommand.Run {
     /// Ctrl-C cancels the operation, waits for `cancelled`, and exits 130.
     func runThroughDaemon() throws {
         let connection = try daemon.connect()
-        var params: [String: Any] = ["strategy_name": strategy, "symbol": symbol, "timeframe": timeframe,
-                                     "initial_capital": capital, "commission": commission, "slippage": slippage]
-        if let start { params["start_date"] = start }
-        if let end { params["end_date"] = end }
+        var params = target.parameters
+        params["initial_capital"] = capital
+        params["commission"] = commission
+        params["slippage"] = slippage
         if let pace { params["pace_bars_per_second"] = pace }
         if let modelPath { params["model_path"] = modelPath }
         let began = KtrdrStdio.now()
@@ -130,13 +126,44 @@ extension BacktestCommand.Run {
             let result = try withClient { try connection.results(id, equityCurve: json && withEquity) }
             try printResult(result, seconds: KtrdrStdio.now() - began)
             if !json { print("\noperation \(id)") }
-        case .cancelled:
-            printError("operation \(id) cancelled")
-            throw ExitCode(ExitStatus.cancelled)
         default:
-            printError("error [\(final.error?.code ?? "failed")]: operation \(id) failed: \(final.error?.message ?? "")")
-            throw ExitCode(ExitStatus.failure)
+            try exitUnlessCompleted(final)
         }
+    }
+}
+
+/// Strategy, symbol, timeframe and range: what a backtest or a training runs on.
+struct RunTarget: ParsableArguments {
+    @Argument(help: "Strategy name (strategies/<name>.yaml).")
+    var strategy: String
+    @Argument(help: "Symbol, e.g. GOOG (data/<SYMBOL>_<timeframe>.csv).")
+    var symbol: String
+    @Argument(help: "Timeframe: 1m 5m 15m 30m 1h 4h 1d 1w.")
+    var timeframe: String
+    @Option(help: "First bar (UTC); default: the file's first bar.")
+    var start: String?
+    @Option(help: "Last bar, inclusive (UTC); default: the file's last bar.")
+    var end: String?
+
+    /// The request fields they fill.
+    var parameters: [String: Any] {
+        var p: [String: Any] = ["strategy_name": strategy, "symbol": symbol, "timeframe": timeframe]
+        if let start { p["start_date"] = start }
+        if let end { p["end_date"] = end }
+        return p
+    }
+}
+
+/// A watched operation that did not complete: cancelled exits 130, failed exits 1.
+func exitUnlessCompleted(_ final: OperationRecord) throws {
+    switch final.status {
+    case .completed: return
+    case .cancelled:
+        printError("operation \(final.operationId) cancelled")
+        throw ExitCode(ExitStatus.cancelled)
+    default:
+        printError("error [\(final.error?.code ?? "failed")]: operation \(final.operationId) failed: \(final.error?.message ?? "")")
+        throw ExitCode(ExitStatus.failure)
     }
 }
 

@@ -16,27 +16,15 @@ struct TrainCommand: ParsableCommand {
             """)
 
     @OptionGroup var daemon: DaemonOptions
-    @Argument(help: "Strategy name (strategies/<name>.yaml), with model and training sections.")
-    var strategy: String
-    @Argument(help: "Symbol, e.g. EURUSD.")
-    var symbol: String
-    @Argument(help: "Timeframe, e.g. 1h.")
-    var timeframe: String
-    @Option(help: "First bar of the training range (UTC); default: the file's first bar.")
-    var start: String?
-    @Option(help: "Last bar of the training range, inclusive (UTC); default: the file's last bar.")
-    var end: String?
+    @OptionGroup var target: RunTarget
     @Flag(help: "Print the finished operation record as JSON.")
     var json = false
 
     func run() throws {
         let connection = try daemon.connect()
-        var params: [String: Any] = ["strategy_name": strategy, "symbol": symbol, "timeframe": timeframe]
-        if let start { params["start_date"] = start }
-        if let end { params["end_date"] = end }
-        let record = try withClient { try connection.startTraining(params) }
+        let record = try withClient { try connection.startTraining(target.parameters) }
         let id = record.operationId
-        printError("operation \(id): training \(strategy) on \(symbol) \(timeframe), \(Format.grouped(record.metadata.bars ?? 0)) bars, \(record.progress.itemsTotal) epochs")
+        printError("operation \(id): training \(target.strategy) on \(target.symbol) \(target.timeframe), \(Format.grouped(record.metadata.bars ?? 0)) bars, \(record.progress.itemsTotal) epochs")
         let interrupt = CancelOnInterrupt(operationId: id, daemon: daemon)
         defer { interrupt.disarm() }
         var shown = 0
@@ -50,21 +38,13 @@ struct TrainCommand: ParsableCommand {
             }
         }
         if json { print(String(decoding: try ResultJSON.encoder(pretty: true).encode(final), as: UTF8.self)) }
-        switch final.status {
-        case .completed:
-            guard let t = final.metadata.trainingResult else { return }
-            let s = t.metadata.training
-            print("model v\(t.version) written to \(t.modelPath)")
-            print(String(format: "epochs %d, loss %.5f, accuracy train %.4f  validation %.4f  test %.4f (rows %d/%d/%d, labels BUY/HOLD/SELL %@)",
-                         s.epochsRun, s.finalLoss, s.trainAccuracy, s.valAccuracy, s.testAccuracy, s.trainRows, s.valRows, s.testRows,
-                         s.labelCounts.map(String.init).joined(separator: "/")))
-            print("operation \(id)")
-        case .cancelled:
-            printError("operation \(id) cancelled")
-            throw ExitCode(ExitStatus.cancelled)
-        default:
-            printError("error [\(final.error?.code ?? "failed")]: operation \(id) failed: \(final.error?.message ?? "")")
-            throw ExitCode(ExitStatus.failure)
-        }
+        try exitUnlessCompleted(final)
+        guard let t = final.metadata.trainingResult else { return }
+        let s = t.metadata.training
+        print("model v\(t.version) written to \(t.modelPath)")
+        print(String(format: "epochs %d, loss %.5f, accuracy train %.4f  validation %.4f  test %.4f (rows %d/%d/%d, labels BUY/HOLD/SELL %@)",
+                     s.epochsRun, s.finalLoss, s.trainAccuracy, s.valAccuracy, s.testAccuracy, s.trainRows, s.valRows, s.testRows,
+                     s.labelCounts.map(String.init).joined(separator: "/")))
+        print("operation \(id)")
     }
 }

@@ -1,0 +1,104 @@
+import Foundation
+import KtrdrCore
+import XCTest
+
+@testable import KtrdrPlugins
+
+/// The host against the real plugin files `swift build` produced next to this test binary.
+final class PluginHostTests: XCTestCase {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    static let built: String = {
+        let here = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0]).deletingLastPathComponent().path
+        return [here, root + "/.build/debug"].first { FileManager.default.fileExists(atPath: $0 + "/libktrdr_plugin_sma_crossover.so") } ?? here
+    }()
+
+    var dir = ""
+
+    override func setUpWithError() throws {
+        dir = NSTemporaryDirectory() + "ktrdr-plugins-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
+
+    func install(_ name: String, as target: String? = nil) throws {
+        try FileManager.default.copyItem(atPath: Self.built + "/libktrdr_plugin_\(name).so", toPath: dir + "/" + (target ?? "libktrdr_plugin_\(name).so"))
+    }
+
+    func testLoadsChecksAndReportsShippedPlugins() throws {
+        try install("sma_crossover")
+        try install("rsi_mean_reversion")
+        let host = PluginHost(directory: dir)
+        let report = host.reload()
+        XCTAssertEqual(report.problems, [])
+        XCTAssertEqual(report.loaded.map(\.name).sorted(), ["rsi_mean_reversion", "sma_crossover"])
+        let sma = try host.plugin(named: "sma_crossover", kind: .strategy)
+        XCTAssertEqual(sma.descriptor.abi, PluginDescriptor.hostABI)
+        XCTAssertEqual(PluginDescriptor.signatureFields(sma.descriptor.buildSignature)["swift"], BuildInfo.swiftVersion)
+        XCTAssertEqual(host.reload().loaded, [], "unchanged files are not loaded again")
+        XCTAssertThrowsError(try host.plugin(named: "sma_crossover", kind: .model)) { error in
+            XCTAssertEqual((error as? KtrdrError)?.code, "plugin_not_found")
+        }
+        XCTAssertThrowsError(try host.plugin(named: "nope", kind: .strategy)) { error in
+            XCTAssertEqual(error as? KtrdrError, .pluginNotFound(name: "nope", available: ["rsi_mean_reversion", "sma_crossover"]))
+        }
+    }
+
+    /// A second build of the same plugin becomes generation 2 for new work; generation 1 stays
+    /// loaded and keeps computing for whoever holds it.
+    func testReloadAddsAGenerationBesideTheOldOne() throws {
+        try install("sma_crossover")
+        let host = PluginHost(directory: dir)
+        host.reload()
+        let first = try host.plugin(named: "sma_crossover", kind: .strategy)
+        first.acquire("op_a")
+        try install("sma_crossover", as: "libktrdr_plugin_sma_crossover_rebuilt.so")
+        XCTAssertEqual(host.reload().loaded.map(\.generation), [2])
+        let second = try host.plugin(named: "sma_crossover", kind: .strategy)
+        XCTAssertEqual(second.generation, 2)
+        let statuses = host.list().plugins
+        XCTAssertEqual(statuses.map(\.generation), [1, 2])
+        XCTAssertEqual(statuses.map(\.current), [false, true])
+        XCTAssertEqual(statuses[0].operations, ["op_a"])
+
+        let path = Self.root + "/strategies/sma_crossover.yaml"
+        let config = try StrategyLoader.load(path: path)
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let bars = try CSVLoader.load(path: Self.root + "/data/GOOG_1d.csv")
+        let a = try PluginStrategy(plugin: first, configText: text, configPath: path, model: nil).signals(for: bars)
+        let b = try PluginStrategy(plugin: second, configText: text, configPath: path, model: nil).signals(for: bars)
+        XCTAssertEqual(a.signal, b.signal)
+        XCTAssertEqual(a.signal.filter { $0 != 0 }.count, 66, "33 round trips on GOOG 1d")
+        XCTAssertEqual(config.plugin, "sma_crossover")
+    }
+
+    func testBadFilesAreRefusedWithTheirReasonAndChangeNothing() throws {
+        try install("sma_crossover")
+        try Data("not a shared object".utf8).write(to: URL(fileURLWithPath: dir + "/broken.so"))
+        // A real shared library that is not a ktrdr plugin (the copy is a file, not a symlink).
+        let sqlite = try XCTUnwrap(realpath("/usr/lib/x86_64-linux-gnu/libsqlite3.so.0", nil))
+        defer { free(sqlite) }
+        try FileManager.default.copyItem(atPath: String(cString: sqlite), toPath: dir + "/libsqlite3.so")
+        let host = PluginHost(directory: dir)
+        let report = host.reload()
+        XCTAssertEqual(report.loaded.map(\.name), ["sma_crossover"])
+        let reasons = Dictionary(uniqueKeysWithValues: report.problems.map { (($0.file as NSString).lastPathComponent, $0.message) })
+        XCTAssertTrue(reasons["broken.so"]?.hasPrefix("dlopen failed") == true, "\(reasons)")
+        XCTAssertTrue(reasons["libsqlite3.so"]?.contains("not a ktrdr plugin") == true, "\(reasons)")
+        XCTAssertEqual(host.reload().problems.count, 2, "refusals are remembered until the file changes")
+    }
+
+    /// A plugin's configuration errors come back with every YAML path, as the core reports them.
+    func testPluginConfigurationErrorsKeepTheirPaths() throws {
+        try install("sma_crossover")
+        let host = PluginHost(directory: dir)
+        host.reload()
+        let yaml = "name: s\nplugin: sma_crossover\nparams: {fast_period: 30, slow_period: 10, colour: 3}\ndata: {symbols: [A], timeframes: [1d]}\n"
+        XCTAssertThrowsError(try PluginStrategy(plugin: host.plugin(named: "sma_crossover", kind: .strategy), configText: yaml,
+                                                configPath: "s.yaml", model: nil)) { error in
+            guard case let .strategyInvalid(file, issues) = error as? KtrdrError else { return XCTFail("\(error)") }
+            XCTAssertEqual(file, "s.yaml")
+            XCTAssertEqual(issues.map(\.path), ["params.colour"])
+        }
+    }
+}
