@@ -129,6 +129,21 @@ def b4_4(d):
 
 @scenario("T1", "Training")
 def t1(d):
+    status, body = d.curl("POST", "/api/v1/trainings/start", {"strategy_name": NEURO, "symbol": "EURUSD", "timeframe": "1h"})
+    d.check("POST /trainings/start answers 200 with a training operation", status == 200 and body["operation_id"].startswith("op_training_"),
+            "200 op_training_…", f"{status} {body}")
+    op = body["operation_id"]
+    deadline = time.time() + 60
+    while time.time() < deadline and (d.operation(op)["progress"]["context"].get("epoch") or 0) < 2:
+        time.sleep(0.05)
+    t_cancel = time.time()
+    status, body = d.curl("DELETE", f"/api/v1/operations/{op}")
+    cancelled = d.wait_status(op, ["cancelled", "completed", "failed"])
+    d.check("a training is cancelled within an epoch", cancelled["status"] == "cancelled", "cancelled", cancelled["status"])
+    d.figure("training cancel latency", f"{(time.time() - t_cancel) * 1000:.0f} ms")
+    leftovers = sorted(os.listdir(os.path.join(d.models, NEURO)))
+    d.check("a cancelled training writes no model version and leaves nothing behind", leftovers == ["EURUSD_1h_v1"], ["EURUSD_1h_v1"], leftovers)
+
     t0 = time.time()
     rc, out, err = d.ctl("train", NEURO, "EURUSD", "1h", timeout=600)
     seconds = time.time() - t0

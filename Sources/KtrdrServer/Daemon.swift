@@ -19,6 +19,8 @@ public struct DaemonConfig: Sendable {
     public var pluginsDirectory = "plugins"
     /// libtorch intra-op threads, set once when the model plugin loads.
     public var modelThreads = 1
+    /// Seconds between rescans of the plugins directory (nil: only `plugins reload`).
+    public var watchPlugins: Double?
     public var maxConcurrent = ProcessInfo.processInfo.activeProcessorCount
     public var retentionDays = 90
     /// Memory for parsed data files kept between requests (0 disables the cache).
@@ -90,7 +92,9 @@ public enum Daemon {
                                               token: config.apiToken, logger: logger)
         let socket = ControlSocketService(path: config.socketPath, service: service, control: control, logger: logger)
         let operations = OperationsService(manager: manager, logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [http, socket, operations],
+        var services: [any Service] = [http, socket, operations]
+        if let interval = config.watchPlugins { services.append(PluginWatchService(plugins: plugins, interval: interval, logger: logger)) }
+        let group = ServiceGroup(configuration: .init(services: services,
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         trigger.install { await group.triggerGracefulShutdown() }
         try "\(getpid())\n".write(toFile: config.pidPath, atomically: true, encoding: .utf8)

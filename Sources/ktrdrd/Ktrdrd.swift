@@ -29,6 +29,8 @@ struct Ktrdrd: AsyncParsableCommand {
     var modelsDir = ProcessInfo.processInfo.environment["KTRDR_MODELS_DIR"] ?? "models"
     @Option(help: "Directory of plugins (*.so) (default: $KTRDR_PLUGINS_DIR, else the directory of this executable, where `swift build` puts them).")
     var pluginsDir: String?
+    @Option(help: "Rescan the plugins directory every N seconds and load rebuilt plugins (default: only on `ktrdrctl plugins reload`).")
+    var watchPlugins: Double?
     @Option(help: "libtorch intra-op threads for model inference and training, set once at startup.")
     var modelThreads = 1
     @Option(help: "Operations run at once (default: core count); the rest wait pending.")
@@ -68,6 +70,10 @@ struct Ktrdrd: AsyncParsableCommand {
         config.modelsDirectory = (modelsDir as NSString).standardizingPath
         config.pluginsDirectory = ((pluginsDir ?? env["KTRDR_PLUGINS_DIR"] ?? Self.executableDirectory) as NSString).standardizingPath
         config.modelThreads = max(1, modelThreads)
+        if let watchPlugins {
+            guard watchPlugins >= 0.1 else { throw ValidationError("--watch-plugins must be at least 0.1 seconds, got \(watchPlugins)") }
+            config.watchPlugins = watchPlugins
+        }
         if let maxConcurrent { config.maxConcurrent = max(1, maxConcurrent) }
         config.retentionDays = retentionDays
         config.dataCacheMB = max(0, dataCacheMb)

@@ -95,8 +95,11 @@ public final class ModelStore: Sendable {
         let attributes = try? FileManager.default.attributesOfItem(atPath: file)
         guard let attributes else { throw .modelNotFound(path: file) }
         let stamp = "\(attributes[.size] ?? 0)/\((attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0)/\(attributes[.systemFileNumber] ?? 0)"
-        if let hit = loaded.withLock({ $0[file] }), hit.stamp == stamp, hit.model.metadata == meta { return hit.model }
         let plugin = try plugins.plugin(named: meta.modelPlugin, kind: .model)
+        // Reused while the file, its metadata and the model plugin generation are unchanged.
+        if let hit = loaded.withLock({ $0[file] }), hit.stamp == stamp, hit.model.metadata == meta, hit.model.plugin === plugin {
+            return hit.model
+        }
         let model = try LoadedModel(directory: directory, metadata: meta, plugin: plugin, file: file)
         loaded.withLock { $0[file] = (stamp, model) }
         return model
