@@ -13,8 +13,9 @@ K=.build/release/ktrdrctl
 echo
 "$K" plugins list
 echo
-echo "\$ ktrdrctl backtest run neuro_mean_reversion EURUSD 1h    # neural: the shipped model, libtorch in the torch plugin"
-"$K" backtest run neuro_mean_reversion EURUSD 1h
+echo "\$ ktrdrctl backtest run neuro_mean_reversion EURUSD 1h --start 2017-12-22"
+echo "  # neural: the shipped model (torch plugin, libtorch) on its held-out test period (metadata.json training.periods.test)"
+"$K" backtest run neuro_mean_reversion EURUSD 1h --start 2017-12-22
 echo
 echo "\$ ktrdrctl backtest run sma_crossover EURUSD 1h"
 "$K" backtest run sma_crossover EURUSD 1h

@@ -22,6 +22,8 @@ public struct ModelMetadata: Codable, Sendable, Equatable {
         public var trainRows: Int
         public var valRows: Int
         public var testRows: Int
+        /// `train`, `validation`, `test`: first..last bar time of each segment's rows.
+        public var periods: [String: String]?
         /// Rows per class (BUY, HOLD, SELL) over all labelled rows.
         public var labelCounts: [Int]
         public var zigzagThreshold: Double

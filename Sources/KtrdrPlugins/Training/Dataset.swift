@@ -16,6 +16,9 @@ struct Dataset {
     let test: Range<Int>
     /// BUY, HOLD, SELL counts over kept rows.
     let labelCounts: [Int]
+    /// First and last bar time of the train, validation and test rows: a backtest after the
+    /// validation end is out of sample.
+    let periods: [String: String]
 
     init(_ job: TrainingJob) {
         let features = FeatureBuilder.build(job.config, bars: job.bars)
@@ -43,5 +46,10 @@ struct Dataset {
         validation = trainRows.count..<(trainRows.count + valRows.count)
         test = validation.upperBound..<order.count
         labelCounts = (0..<3).map { c in y.filter { $0 == Int64(c) }.count }
+        func period(_ rows: [Int]) -> String {
+            guard let a = rows.first, let b = rows.last else { return "" }
+            return "\(UTCTime.iso(job.bars.timestamps[kept[a]]))..\(UTCTime.iso(job.bars.timestamps[kept[b]]))"
+        }
+        periods = ["train": period(Array(trainRows)), "validation": period(Array(valRows)), "test": period(Array(parts.test))]
     }
 }

@@ -82,7 +82,7 @@ public enum Trainer {
                             batchSize: job.model.batchSize, optimizer: job.model.optimizer, seed: job.training.seed,
                             finalLoss: summary.final_loss, trainAccuracy: summary.train_accuracy, valAccuracy: summary.val_accuracy,
                             testAccuracy: summary.test_accuracy, trainRows: dataset.train.count, valRows: dataset.validation.count,
-                            testRows: dataset.test.count, labelCounts: dataset.labelCounts,
+                            testRows: dataset.test.count, periods: dataset.periods, labelCounts: dataset.labelCounts,
                             zigzagThreshold: job.training.zigzagThreshold, labelLookahead: job.training.labelLookahead,
                             seconds: (Date().timeIntervalSince(started) * 1000).rounded() / 1000),
             data: .init(file: (job.dataPath as NSString).lastPathComponent, sha256: try sha256(job.dataPath),
