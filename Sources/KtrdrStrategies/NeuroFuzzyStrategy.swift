@@ -19,8 +19,6 @@ public struct NeuralNetwork: Sendable {
 /// signal = argmax, confidence = max probability. Rows before the features are warm HOLD.
 public struct NeuroFuzzyStrategy: SignalStrategy {
     public static let pluginName = "neuro"
-    /// Output classes in order.
-    public static let classes = ["BUY", "HOLD", "SELL"]
 
     public let config: StrategyConfig
     public let network: NeuralNetwork
@@ -35,7 +33,7 @@ public struct NeuroFuzzyStrategy: SignalStrategy {
         guard network.inputSize == names.count || network.inputSize < 0 else {
             throw .modelInvalid(path: file, message: "the network takes \(network.inputSize) inputs but the strategy produces \(names.count) features: \(names.joined(separator: ", "))")
         }
-        guard network.outputSize == Self.classes.count || network.outputSize < 0 else {
+        guard network.outputSize == TrainingLabels.classes.count || network.outputSize < 0 else {
             throw .modelInvalid(path: file, message: "the network has \(network.outputSize) outputs; expected 3 (BUY, HOLD, SELL)")
         }
         self.config = config
@@ -57,7 +55,7 @@ public struct NeuroFuzzyStrategy: SignalStrategy {
         let first = features.firstCompleteRow()
         guard first < n else { return }
         let rows = n - first
-        var probabilities = [Double](repeating: 0, count: rows * Self.classes.count)
+        var probabilities = [Double](repeating: 0, count: rows * TrainingLabels.classes.count)
         try features.values.withUnsafeBufferPointer { (x: UnsafeBufferPointer<Double>) throws(KtrdrError) in
             try probabilities.withUnsafeMutableBufferPointer { (out: inout UnsafeMutableBufferPointer<Double>) throws(KtrdrError) in
                 try network.predict(x.baseAddress! + first * width, rows, width, out.baseAddress!)

@@ -1,5 +1,7 @@
 /// Training labels and the chronological split (DOMAIN.md §2 `training`).
 public enum TrainingLabels {
+    /// The model's output classes, in order (DOMAIN.md §5); labels are indices into it.
+    public static let classes = ["BUY", "HOLD", "SELL"]
     /// Class indices in the model's output order.
     public static let buy: Int64 = 0, hold: Int64 = 1, sell: Int64 = 2
     /// No label: the look-ahead window runs past the data.

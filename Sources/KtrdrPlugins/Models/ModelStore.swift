@@ -88,7 +88,7 @@ public final class ModelStore: Sendable {
                   strategy (\(features.count)): \(features.joined(separator: ", "))
                 """)
         }
-        guard meta.inputSize == features.count, meta.outputClasses == ["BUY", "HOLD", "SELL"] else {
+        guard meta.inputSize == features.count, meta.outputClasses == TrainingLabels.classes else {
             throw .modelInvalid(path: directory, message: "input_size \(meta.inputSize) / output_classes \(meta.outputClasses) do not fit \(features.count) features and [BUY, HOLD, SELL]")
         }
         let file = (directory as NSString).appendingPathComponent("model.pt")

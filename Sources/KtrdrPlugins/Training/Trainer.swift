@@ -75,7 +75,7 @@ public enum Trainer {
         let (first, last) = (job.bars.timestamps.first ?? 0, job.bars.timestamps.last ?? 0)
         var metadata = ModelMetadata(
             strategy: job.config.name, strategyVersion: job.config.version, symbol: job.symbol, timeframe: job.timeframe.rawValue,
-            version: 0, features: dataset.featureNames, inputSize: dataset.featureNames.count, outputClasses: NeuroClasses.all,
+            version: 0, features: dataset.featureNames, inputSize: dataset.featureNames.count, outputClasses: TrainingLabels.classes,
             architecture: .init(type: job.model.type, hiddenLayers: job.model.hiddenLayers, activation: job.model.activation,
                                 dropout: job.model.dropout),
             training: .init(epochs: job.model.epochs, epochsRun: Int(summary.epochs_run), learningRate: job.model.learningRate,
@@ -117,7 +117,7 @@ public enum Trainer {
                                 r.val_rows = Int64(d.validation.count)
                                 r.test_x = x.baseAddress! + d.test.lowerBound * width; r.test_y = y.baseAddress! + d.test.lowerBound
                                 r.test_rows = Int64(d.test.count)
-                                r.input_size = Int64(width); r.output_size = Int64(NeuroClasses.all.count)
+                                r.input_size = Int64(width); r.output_size = Int64(TrainingLabels.classes.count)
                                 r.hidden_layers = h.baseAddress; r.hidden_count = Int64(h.count)
                                 r.activation = activation; r.dropout = job.model.dropout
                                 r.learning_rate = job.model.learningRate; r.batch_size = Int64(job.model.batchSize)
@@ -165,9 +165,4 @@ public enum Trainer {
         guard let data = FileManager.default.contents(atPath: path) else { throw .dataNotFound(path: path) }
         return SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
     }
-}
-
-/// Output classes of the model, in order.
-public enum NeuroClasses {
-    public static let all = ["BUY", "HOLD", "SELL"]
 }
