@@ -1,4 +1,5 @@
 import Foundation
+import KtrdrCore
 
 /// `metadata.json` of a model version (DOMAIN.md §5). Field names are snake_case on disk.
 public struct ModelMetadata: Codable, Sendable, Equatable {
@@ -53,18 +54,8 @@ public struct ModelMetadata: Codable, Sendable, Equatable {
     public var libtorchVersion: String
     public var createdAt: String
 
-    static let encoder: JSONEncoder = {
-        let e = JSONEncoder()
-        e.keyEncodingStrategy = .convertToSnakeCase
-        e.outputFormatting = [.prettyPrinted, .sortedKeys]
-        return e
-    }()
+    /// The project's snake_case JSON (`ResultJSON`), pretty and key-sorted on disk.
+    static func decode(_ data: Data) throws -> ModelMetadata { try ResultJSON.decoder().decode(ModelMetadata.self, from: data) }
 
-    static func decode(_ data: Data) throws -> ModelMetadata {
-        let d = JSONDecoder()
-        d.keyDecodingStrategy = .convertFromSnakeCase
-        return try d.decode(ModelMetadata.self, from: data)
-    }
-
-    func encoded() throws -> Data { try Self.encoder.encode(self) }
+    func encoded() throws -> Data { try ResultJSON.encoder(pretty: true).encode(self) }
 }
