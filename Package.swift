@@ -86,7 +86,7 @@ let package = Package(
         .executableTarget(
             name: "ktrdrd",
             dependencies: [
-                "KtrdrServer",
+                "KtrdrServer", "KtrdrPlugins",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -63,8 +63,7 @@ public enum Daemon {
         let removed = try store.applyRetention(days: config.retentionDays)
         if removed > 0 { logger.info("retention applied", metadata: ["deleted": "\(removed)", "days": "\(config.retentionDays)"]) }
 
-        ModelThreads.intraOp = config.modelThreads
-        let plugins = PluginHost(directory: config.pluginsDirectory, logger: logger)
+        let plugins = PluginHost(directory: config.pluginsDirectory, modelThreads: config.modelThreads, logger: logger)
         let report = plugins.reload()
         logger.info("plugins loaded", metadata: ["directory": "\(config.pluginsDirectory)",
                                                  "loaded": "\(report.loaded.map { "\($0.name) \($0.version)" }.joined(separator: ", "))",

@@ -87,7 +87,7 @@ struct Bench: ParsableCommand {
     /// The same strategy through the plugin C ABI (dlopen of the built .so) against compiled in:
     /// signals alone and a whole run, alternated within each repetition so drift hits both.
     func pluginOverhead(_ config: StrategyConfig, bars: Bars, settings: ExecutionSettings, compiledIn: any SignalStrategy) throws {
-        let host = PluginHost(directory: pluginsDir ?? Self.executableDirectory)
+        let host = PluginHost(directory: pluginsDir ?? PluginHost.executableDirectory)
         host.reload()
         let plugin = try StrategyProvider(plugins: host, models: ModelStore(root: "models", plugins: host))
             .make(config, file: strategy, symbol: "SYNTH", timeframe: .m1, modelPath: nil)
@@ -115,7 +115,7 @@ struct Bench: ParsableCommand {
 
     /// Batched inference alone: the shipped neuro model over 1M feature rows (18 columns).
     func modelInference() throws {
-        let host = PluginHost(directory: pluginsDir ?? Self.executableDirectory)
+        let host = PluginHost(directory: pluginsDir ?? PluginHost.executableDirectory)
         host.reload()
         let store = ModelStore(root: modelsDir, plugins: host)
         let dir = store.directory(strategy: "neuro_mean_reversion", symbol: "EURUSD", timeframe: .h1, version: 1)
@@ -129,10 +129,6 @@ struct Bench: ParsableCommand {
         }
         let times = measure(repeats) { _ = try! model.predict(x, rows: rows) }
         report("model_inference", size: rows, seconds: times, unit: "rows/s", count: Double(rows), extra: ["inputs": "\(meta.inputSize)"])
-    }
-
-    static var executableDirectory: String {
-        (URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path as NSString).deletingLastPathComponent
     }
 
     func measure(_ n: Int, _ body: () -> Void) -> [Double] {

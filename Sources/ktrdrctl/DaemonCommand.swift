@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KtrdrClient
 import KtrdrCore
+import KtrdrPlugins
 
 struct DaemonCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "daemon", abstract: "Start, inspect and stop ktrdrd.",
@@ -73,8 +74,7 @@ struct DaemonCommand: ParsableCommand {
         }
 
         static func siblingExecutable(_ name: String) -> String {
-            let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-            return ((me as NSString).deletingLastPathComponent as NSString).appendingPathComponent(name)
+            (PluginHost.executableDirectory as NSString).appendingPathComponent(name)
         }
     }
 

@@ -12,8 +12,7 @@ struct LocalPluginOptions: ParsableArguments {
     var modelsDir = ProcessInfo.processInfo.environment["KTRDR_MODELS_DIR"] ?? "models"
 
     var resolvedPluginsDir: String {
-        pluginsDir ?? ProcessInfo.processInfo.environment["KTRDR_PLUGINS_DIR"]
-            ?? (URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().path)
+        pluginsDir ?? ProcessInfo.processInfo.environment["KTRDR_PLUGINS_DIR"] ?? PluginHost.executableDirectory
     }
 
     /// Loads the plugins; refused files are reported on stderr (the run goes on without them).

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KtrdrPlugins
 import KtrdrServer
 import Logging
 
@@ -42,10 +43,6 @@ struct Ktrdrd: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel = "info"
 
-    static var executableDirectory: String {
-        (URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path as NSString).deletingLastPathComponent
-    }
-
     func run() async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
@@ -68,7 +65,7 @@ struct Ktrdrd: AsyncParsableCommand {
         config.dataDirectory = (dataDir as NSString).standardizingPath
         config.strategiesDirectory = (strategiesDir as NSString).standardizingPath
         config.modelsDirectory = (modelsDir as NSString).standardizingPath
-        config.pluginsDirectory = ((pluginsDir ?? env["KTRDR_PLUGINS_DIR"] ?? Self.executableDirectory) as NSString).standardizingPath
+        config.pluginsDirectory = ((pluginsDir ?? env["KTRDR_PLUGINS_DIR"] ?? PluginHost.executableDirectory) as NSString).standardizingPath
         config.modelThreads = max(1, modelThreads)
         if let watchPlugins {
             guard watchPlugins >= 0.1 else { throw ValidationError("--watch-plugins must be at least 0.1 seconds, got \(watchPlugins)") }

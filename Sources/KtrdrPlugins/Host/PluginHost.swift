@@ -13,6 +13,8 @@ import Synchronization
 /// operations still running on them.
 public final class PluginHost: Sendable {
     public let directory: String
+    /// Intra-op threads given to each model plugin once, when it loads.
+    public let modelThreads: Int
     private let scratch: String
     private let logger: Logger
     private let state = Mutex(State())
@@ -32,8 +34,10 @@ public final class PluginHost: Sendable {
         public var problems: [PluginProblem]
     }
 
-    public init(directory: String, logger: Logger = Logger(label: "ktrdrd.plugins")) {
+    public init(directory: String, modelThreads: Int = 1,
+                logger: Logger = Logger(label: "ktrdrd.plugins")) {
         self.directory = directory
+        self.modelThreads = max(1, modelThreads)
         self.logger = logger
         self.scratch = (NSTemporaryDirectory() as NSString).appendingPathComponent("ktrdr-plugins-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
     }
@@ -128,7 +132,7 @@ public final class PluginHost: Sendable {
         case let .success(descriptor):
             let generation = state.withLock { ($0.generations[descriptor.name]?.last?.generation ?? 0) + 1 }
             let plugin = LoadedPlugin(descriptor: descriptor, file: path, generation: generation, info: raw)
-            if descriptor.kind == .model { plugin.modelTable.set_threads(Int32(ModelThreads.intraOp)) }
+            if descriptor.kind == .model { plugin.modelTable.set_threads(Int32(modelThreads)) }
             return .success(plugin)
         }
     }
@@ -141,7 +145,11 @@ public final class PluginHost: Sendable {
     }
 }
 
-/// Intra-op threads for model plugins: set once, when a model plugin is first loaded.
-public enum ModelThreads {
-    nonisolated(unsafe) public static var intraOp = 1
+extension PluginHost {
+    /// The directory of the running executable: where `swift build` puts the plugins beside
+    /// `ktrdrd`, `ktrdrctl` and `ktrdr-bench`, so it is their default plugins directory.
+    public static var executableDirectory: String {
+        let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return (me as NSString).deletingLastPathComponent
+    }
 }
