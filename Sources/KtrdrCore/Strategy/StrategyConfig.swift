@@ -19,6 +19,9 @@ public struct StrategyConfig: Sendable, Equatable {
     public var decisions: DecisionConfig
     public var training: TrainingConfig?
     public var trading: TradingConfig
+    /// The YAML text this was parsed from: what a plugin is given, so it checks exactly the
+    /// file that was validated (not a second read that may see an edit in between).
+    public var source: String
 }
 
 /// The fuzzy sets of one indicator output, in file order.

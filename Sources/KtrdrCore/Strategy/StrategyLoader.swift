@@ -99,7 +99,7 @@ public enum StrategyLoader {
         return StrategyConfig(name: name, version: version, description: description, hypothesis: hypothesis, plugin: plugin,
                               params: params, symbols: symbols, timeframes: timeframes,
                               historyRequired: max(history, maxLookback), indicators: indicators, fuzzySets: fuzzy,
-                              model: model, decisions: decisions, training: training, trading: trading)
+                              model: model, decisions: decisions, training: training, trading: trading, source: text)
     }
 
     private static func syntaxIssue(_ error: Error) -> ValidationIssue {

@@ -24,10 +24,6 @@ public struct StrategyProvider: Sendable {
         } else if modelPath != nil {
             throw .invalidRequest("model_path: strategy '\(config.name)' has no model section; model_path applies to model-based strategies")
         }
-        let text: String
-        do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
-            throw .io(path: file, message: "cannot read strategy file: \(error.localizedDescription)")
-        }
-        return try PluginStrategy(plugin: plugin, configText: text, configPath: file, model: model)
+        return try PluginStrategy(plugin: plugin, configText: config.source, configPath: file, model: model)
     }
 }
