@@ -14,6 +14,12 @@ public struct OperationsConfig: Sendable {
     /// Plugins and models: what strategy files are run with.
     public var strategies: StrategyProvider
 
+    /// Reads a data file through the cache when there is one.
+    var loadData: Backtester.DataLoader {
+        guard let cache = dataCache else { return { path throws(KtrdrError) in try CSVLoader.load(path: path) } }
+        return { path throws(KtrdrError) in try cache.load(path) }
+    }
+
     public init(dataDirectory: String, strategiesDirectory: String, strategies: StrategyProvider,
                 maxConcurrent: Int = ProcessInfo.processInfo.activeProcessorCount, retentionDays: Int = 90, dataCache: DataCache? = nil) {
         self.dataCache = dataCache

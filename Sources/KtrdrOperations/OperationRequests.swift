@@ -19,20 +19,14 @@ extension OperationManager {
         request.commission = p.commission ?? 0.001
         request.slippage = p.slippage ?? 0.0005
         let implementation = try config.strategies.make(strategy, file: file, symbol: p.symbol, timeframe: tf, modelPath: p.modelPath)
-        if let cache = config.dataCache {
-            return try Backtester.prepare(request, strategy: implementation, dataDirectory: config.dataDirectory) { path throws(KtrdrError) in
-                try cache.load(path)
-            }
-        }
-        return try Backtester.prepare(request, strategy: implementation, dataDirectory: config.dataDirectory)
+        return try Backtester.prepare(request, strategy: implementation, dataDirectory: config.dataDirectory, load: config.loadData)
     }
 
     static func prepareTraining(_ p: BacktestParameters, config: OperationsConfig) throws(KtrdrError) -> TrainingJob {
         let (strategy, _, tf) = try common(p, config: config)
         let (start, end) = try dates(p)
         let path = try Backtester.dataPath(symbol: p.symbol, timeframe: tf, dataDirectory: config.dataDirectory)
-        let all: Bars
-        if let cache = config.dataCache { all = try cache.load(path) } else { all = try CSVLoader.load(path: path) }
+        let all = try config.loadData(path)
         let from = start.map { all.firstIndex(atOrAfter: $0) } ?? 0
         let to = end.map { all.firstIndex(atOrAfter: $0 + 1) } ?? all.count
         let bars = from == 0 && to == all.count ? all : all.slice(from..<max(from, to))
