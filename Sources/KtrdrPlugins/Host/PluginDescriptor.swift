@@ -16,9 +16,6 @@ public struct PluginDescriptor: Sendable, Equatable {
     /// The ABI this host speaks.
     public static let hostABI = "\(KTRDR_PLUGIN_ABI_MAJOR).\(KTRDR_PLUGIN_ABI_MINOR)"
 
-    /// The Swift runtime of this host, `major.minor`: Swift plugins must match it.
-    public static var hostSwift: String { BuildInfo.swiftVersion }
-
     /// Checks everything before anything in the plugin is called: magic, ABI major (equal)
     /// and minor (not newer than the host), struct size, kind, the table for the kind, name,
     /// and the build signature. Each refusal names the expected and the found value.
@@ -50,8 +47,8 @@ public struct PluginDescriptor: Sendable, Equatable {
         guard Names.isValid(name) else { return refuse("invalid plugin name '\(name)': expected [A-Za-z0-9._-]{1,32}") }
         let signature = p.pointee.build_signature.map { String(cString: $0) } ?? ""
         let fields = signatureFields(signature)
-        if let swift = fields["swift"], swift != hostSwift {
-            return refuse("plugin '\(name)' was built with Swift \(swift) but this host runs Swift \(hostSwift); Swift plugins must match the host's Swift runtime")
+        if let swift = fields["swift"], swift != BuildInfo.swiftVersion {
+            return refuse("plugin '\(name)' was built with Swift \(swift) but this host runs Swift \(BuildInfo.swiftVersion); Swift plugins must match the host's Swift runtime")
         }
         let kind: Kind
         switch p.pointee.kind {
