@@ -6,12 +6,12 @@
 
 Each scenario gets its own ktrdrd (temporary state directory, free port). A failing check
 prints what it expected, what it got, and the tail of the daemon's log. The last line is
-`scenarios: N passed, N failed`. Each scenario's document gets its "Actual Results" section
-rewritten with the date, PASS/FAIL per check and the figures measured.
+`scenarios: N passed, N failed`. Each scenario's actual results (date, PASS/FAIL per check, the
+figures measured) go to `Scenarios/results/<ID>.md` (or `$KTRDR_SCENARIO_RESULTS`), which git
+ignores: running the suite never changes a tracked file.
 """
 import datetime
 import os
-import re
 import sys
 import time
 import traceback
@@ -20,25 +20,20 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import KTRDRCTL, ROOT, CheckFailed, Daemon  # noqa: E402
 from scenarios import SCENARIOS  # noqa: E402
 
-DOCS = os.path.dirname(os.path.abspath(__file__))
+RESULTS = os.environ.get("KTRDR_SCENARIO_RESULTS", os.path.join(os.path.dirname(os.path.abspath(__file__)), "results"))
 
 
 def write_actual(sid, title, ok, daemon, seconds, failure):
-    doc = os.path.join(DOCS, f"{sid}.md")
-    if not os.path.exists(doc):
-        return
-    with open(doc) as f:
-        text = f.read()
-    lines = [f"## Actual Results", "", f"Run {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC: **{'PASS' if ok else 'FAIL'}** in {seconds:.1f} s", ""]
+    os.makedirs(RESULTS, exist_ok=True)
+    lines = [f"# {sid} — {title}: actual results", "", f"Run {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC: **{'PASS' if ok else 'FAIL'}** in {seconds:.1f} s", ""]
     for name, passed, expected, got in daemon.checks:
         lines.append(f"- {'PASS' if passed else 'FAIL'}: {name}")
     if failure:
         lines.append(f"- FAIL: {failure.splitlines()[0]}")
     for k, v in daemon.figures.items():
         lines.append(f"- measured: {k} = {v}")
-    text = re.sub(r"## Actual Results.*", "\n".join(lines) + "\n", text, flags=re.S)
-    with open(doc, "w") as f:
-        f.write(text)
+    with open(os.path.join(RESULTS, f"{sid}.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
 
 
 def main(ids):

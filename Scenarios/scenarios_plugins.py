@@ -163,8 +163,20 @@ def t1(d):
     with open(os.path.join(d.models, NEURO, "EURUSD_1h_v1", "metadata.json")) as f:
         shipped = json.load(f)
     keys = ("train_accuracy", "val_accuracy", "test_accuracy", "final_loss")
-    d.check("deterministic: same seed and data give the shipped model's accuracies", all(new_meta["training"][k] == shipped["training"][k] for k in keys),
+    # Across machines OpenBLAS picks its kernels by CPU, so the shipped model (trained on one
+    # machine) is matched within a stated tolerance: accuracies to 0.02, final loss to 5 %.
+    # Measured: an AVX-512 EPYC differed by 0.0009 (train) and 0.0042 (validation).
+    close = all(abs(new_meta["training"][k] - shipped["training"][k]) <= 0.02 for k in keys[:3]) and \
+        abs(new_meta["training"]["final_loss"] - shipped["training"]["final_loss"]) <= 0.05 * shipped["training"]["final_loss"]
+    d.check("same seed and data give the shipped model's accuracies within 0.02 (final loss within 5 %)", close,
             {k: shipped["training"][k] for k in keys}, {k: new_meta["training"][k] for k in keys})
+    # On one machine training is exact: a second training gives a byte-identical model file.
+    rc, out3, err3 = d.ctl("train", NEURO, "EURUSD", "1h", timeout=600)
+    third = os.path.join(d.models, NEURO, "EURUSD_1h_v3", "model.pt")
+    d.check("ktrdrctl train (second) exits 0 and writes v3", rc == 0 and os.path.exists(third), "exit 0, v3", f"{rc}: {out3}{err3[-400:]}")
+    with open(os.path.join(new_dir, "model.pt"), "rb") as f2, open(third, "rb") as f3:
+        same = f2.read() == f3.read()
+    d.check("deterministic on this machine: same seed and data twice give byte-identical model.pt", same, "identical v2 and v3", "files differ")
 
     bt = d.start_backtest(strategy_name=NEURO, symbol="EURUSD", timeframe="1h", model_path=f"{NEURO}/EURUSD_1h_v2")
     result = d.wait_status(bt, ["completed", "failed"])
