@@ -36,6 +36,8 @@ let package = Package(
         .target(name: "CKtrdrSupport"),
         // The system SQLite (Debian: libsqlite3-dev).
         .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        // The system zstd (Debian: libzstd-dev): result files.
+        .systemLibrary(name: "CZstd", providers: [.apt(["libzstd-dev"])]),
         // The plugin C ABI (ktrdr_plugin.h): the only thing host and plugins share.
         .target(name: "KtrdrPluginABI"),
         // For plugin authors: wraps a Swift SignalStrategy into the C descriptor.
@@ -51,7 +53,8 @@ let package = Package(
         // Operations: records, SQLite store, runner, progress bridge, cancellation.
         .target(
             name: "KtrdrOperations",
-            dependencies: ["KtrdrCore", "KtrdrPlugins", "CSQLite", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["KtrdrCore", "KtrdrPlugins", "CSQLite", "CZstd", .product(name: "Logging", package: "swift-log"),
+                           .product(name: "Crypto", package: "swift-crypto")]
         ),
         // Strategy plugins. `-z nodelete`: Swift code must never be unmapped (see PluginHost).
         .target(name: "SMACrossoverPlugin", dependencies: ["KtrdrPluginKit", "KtrdrStrategies"], path: "Plugins/SMACrossover",

@@ -2,11 +2,11 @@
 # Installs the Debian packages ktrdrd needs to build and test. Idempotent: does nothing
 # when everything is present. Needs root (or sudo) only when something is missing.
 set -euo pipefail
-# libtorch-dev: the torch model plugin (C++); python3-torch: cross-checking TorchScript files;
+# libzstd-dev: result files; libtorch-dev: the torch model plugin (C++); python3-torch: cross-checking TorchScript files;
 # libopenblas0-openmp: without it Debian's libtorch runs on the reference BLAS (inference 5x
 # slower, measured). Training is deterministic for a given BLAS: the shipped model was trained
 # with this one.
-packages=(python3 python3-jsonschema libsqlite3-dev curl libtorch-dev python3-torch libopenblas0-openmp)
+packages=(python3 python3-jsonschema libsqlite3-dev libzstd-dev curl libtorch-dev python3-torch libopenblas0-openmp)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

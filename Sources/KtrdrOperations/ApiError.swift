@@ -55,3 +55,13 @@ public struct ApiError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 }
+
+extension ApiError {
+    /// The store refused a write: 507 when the disk is full, 503 otherwise.
+    static func storeUnavailable(_ error: any Error) -> ApiError {
+        let text = "\(error)"
+        let full = text.contains("disk is full") || text.contains("No space left")
+        return ApiError(status: full ? 507 : 503, code: full ? "storage_full" : "store_unavailable",
+                        message: "the operation was not created: its record could not be written (\(text))")
+    }
+}

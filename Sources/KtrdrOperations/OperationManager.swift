@@ -31,19 +31,15 @@ public struct OperationsConfig: Sendable {
     }
 }
 
-/// Creates, runs, lists and cancels operations. Validation happens before an operation
-/// exists; backtests run on their own threads (off Swift's cooperative pool, so the servers
-/// stay responsive while every core computes); at most `maxConcurrent` run, the rest wait
-/// `pending` in FIFO order.
+/// Schedules operations: validation happens before an operation exists; its record is
+/// durable before its id is returned; at most `maxConcurrent` run (on the executor), the
+/// rest wait `pending` in FIFO order. Every later record change is written in order on the
+/// store's queue, never on this actor; a record stays in memory until its latest write is
+/// confirmed, so reads (`OperationReads.swift`) never see an older state.
 public actor OperationManager {
-    enum Work: Sendable {
-        case backtest(PreparedBacktest)
-        case training(TrainingJob)
-    }
-
     struct Live {
         var record: OperationRecord
-        let work: Work
+        let work: OperationWork
         let bridge: ProgressBridge
         let token = CancellationToken()
         var cancelRequestedAt: Date?
@@ -51,12 +47,18 @@ public actor OperationManager {
 
     public nonisolated let store: OperationStore
     public nonisolated let config: OperationsConfig
-    private let logger: Logger
-    private var live: [String: Live] = [:]
+    let logger: Logger
+    private let executor: any OperationExecutor
+    var live: [String: Live] = [:]
+    /// Records whose latest write the store has not confirmed yet (with that write's number).
+    var unconfirmed: [String: (record: OperationRecord, write: UInt64)] = [:]
+    private var writeCounter: UInt64 = 0
     /// Watchers waiting for an operation to end (woken by `finish`).
-    private var finishWaiters: [String: [UUID: CheckedContinuation<Void, Never>]] = [:]
+    var finishWaiters: [String: [UUID: CheckedContinuation<Void, Never>]] = [:]
     private var pending: [String] = []
     private var running = 0
+    /// Set by `cancelAll`: nothing new is launched during shutdown.
+    private var stopping = false
     /// Bars processed by completed runs (for /metrics).
     public private(set) var barsProcessed = 0
 
@@ -64,6 +66,7 @@ public actor OperationManager {
         self.store = store
         self.config = config
         self.logger = logger
+        self.executor = LocalExecutor(store: store, models: config.strategies.models, logger: logger)
     }
 
     // MARK: Start
@@ -73,7 +76,16 @@ public actor OperationManager {
     public nonisolated func startBacktest(_ p: BacktestParameters) async throws(ApiError) -> OperationRecord {
         let config = self.config
         let prepared = try await Self.validated { () throws(KtrdrError) in try Self.prepare(p, config: config) }
-        return await register(prepared, parameters: p)
+        var metadata = OperationMetadata(parameters: p)
+        metadata.bars = prepared.tradedBars
+        metadata.warmupBars = prepared.first
+        metadata.dataFile = prepared.dataPath
+        if let s = prepared.strategy as? PluginStrategy {
+            metadata.plugin = PluginUse(name: s.plugin.descriptor.name, version: s.plugin.descriptor.version,
+                                        generation: s.plugin.generation, file: s.plugin.file,
+                                        modelPath: s.model?.directory, modelVersion: s.model?.metadata.version)
+        }
+        return try await create(.backtesting, metadata: metadata, items: prepared.tradedBars, work: .backtest(prepared))
     }
 
     /// Validates a training request synchronously (strategy, data, model plugin), then creates
@@ -81,7 +93,12 @@ public actor OperationManager {
     public nonisolated func startTraining(_ p: BacktestParameters) async throws(ApiError) -> OperationRecord {
         let config = self.config
         let job = try await Self.validated { () throws(KtrdrError) in try Self.prepareTraining(p, config: config) }
-        return await registerTraining(job, parameters: p)
+        var metadata = OperationMetadata(parameters: p)
+        metadata.bars = job.bars.count
+        metadata.dataFile = job.dataPath
+        metadata.plugin = PluginUse(name: job.plugin.descriptor.name, version: job.plugin.descriptor.version,
+                                    generation: job.plugin.generation, file: job.plugin.file)
+        return try await create(.training, metadata: metadata, items: job.model.epochs, work: .training(job))
     }
 
     /// Runs a request's checks on a GCD thread; their failure is the API's answer.
@@ -92,24 +109,23 @@ public actor OperationManager {
         return try result.get()
     }
 
-    private func registerTraining(_ job: TrainingJob, parameters: BacktestParameters) -> OperationRecord {
-        let id = OperationRecord.newId(type: .training)
-        var metadata = OperationMetadata(parameters: parameters)
-        metadata.bars = job.bars.count
-        metadata.dataFile = job.dataPath
-        metadata.plugin = PluginUse(name: job.plugin.descriptor.name, version: job.plugin.descriptor.version,
-                                    generation: job.plugin.generation, file: job.plugin.file)
+    /// Writes the new record (off the actor) and only then queues it: an id is never returned
+    /// for an operation the store could not record.
+    private nonisolated func create(_ type: OperationType, metadata: OperationMetadata, items: Int, work: OperationWork) async throws(ApiError) -> OperationRecord {
         var progress = OperationProgress()
-        progress.itemsTotal = job.model.epochs
-        let record = OperationRecord(operationId: id, operationType: .training, status: .pending, createdAt: Clock.isoNow(),
-                                     progress: progress, metadata: metadata)
-        return enqueue(Live(record: record, work: .training(job), bridge: ProgressBridge(totalBars: job.model.epochs)))
+        progress.itemsTotal = items
+        let record = OperationRecord(operationId: OperationRecord.newId(type: type), operationType: type, status: .pending,
+                                     createdAt: Clock.isoNow(), progress: progress, metadata: metadata)
+        do { try await store.saveAsync(record) } catch {
+            logger.error("operation refused: its record could not be written", metadata: ["error": "\(error)"])
+            throw ApiError.storeUnavailable(error)
+        }
+        return await enqueue(Live(record: record, work: work, bridge: ProgressBridge(totalBars: items)))
     }
 
     private func enqueue(_ op: Live) -> OperationRecord {
         let id = op.record.operationId
         live[id] = op
-        persist(op.record)
         let p = op.record.metadata.parameters
         logger.info("operation created", metadata: ["operation_id": "\(id)", "type": "\(op.record.operationType.rawValue)",
                                                     "strategy": "\(p.strategyName)", "symbol": "\(p.symbol)",
@@ -119,26 +135,8 @@ public actor OperationManager {
         return live[id]?.record ?? op.record
     }
 
-    private func register(_ prepared: PreparedBacktest, parameters: BacktestParameters) -> OperationRecord {
-        let id = OperationRecord.newId(type: .backtesting)
-        var metadata = OperationMetadata(parameters: parameters)
-        metadata.bars = prepared.tradedBars
-        metadata.warmupBars = prepared.first
-        metadata.dataFile = prepared.dataPath
-        if let s = prepared.strategy as? PluginStrategy {
-            metadata.plugin = PluginUse(name: s.plugin.descriptor.name, version: s.plugin.descriptor.version,
-                                        generation: s.plugin.generation, file: s.plugin.file,
-                                        modelPath: s.model?.directory, modelVersion: s.model?.metadata.version)
-        }
-        var progress = OperationProgress()
-        progress.itemsTotal = prepared.tradedBars
-        let record = OperationRecord(operationId: id, operationType: .backtesting, status: .pending, createdAt: Clock.isoNow(),
-                                     progress: progress, metadata: metadata)
-        return enqueue(Live(record: record, work: .backtest(prepared), bridge: ProgressBridge(totalBars: prepared.tradedBars)))
-    }
-
     private func launchPending() {
-        while running < config.maxConcurrent, !pending.isEmpty {
+        while !stopping, running < config.maxConcurrent, !pending.isEmpty {
             let id = pending.removeFirst()
             guard var op = live[id], op.record.status == .pending else { continue }
             op.record.status = .running
@@ -148,68 +146,20 @@ public actor OperationManager {
             persist(op.record)
             running += 1
             logger.info("registered local progress bridge", metadata: ["operation_id": "\(id)", "mode": "local"])
-            let thread = Thread(block: runner(id, op))
-            thread.name = "\(op.record.operationType.rawValue) \(id)"
-            thread.stackSize = 8 << 20
-            thread.start()
-        }
-    }
-
-    /// The body of an operation's thread: computes, stores, then reports back to the actor.
-    private func runner(_ id: String, _ op: Live) -> @Sendable () -> Void {
-        let bridge = op.bridge, token = op.token, store = self.store, logger = self.logger, models = config.strategies.models
-        let pace = op.record.metadata.parameters.paceBarsPerSecond
-        let work = op.work
-        return { [weak self] in
-            let t0 = Date()
-            var outcome: Result<Outcome, KtrdrError>
-            var saveError: String?
-            switch work {
-            case let .backtest(prepared):
-                let plugin = (prepared.strategy as? PluginStrategy)?.plugin
-                plugin?.acquire(id)
-                defer { plugin?.release(id) }
-                let sink = pace.map { Pacer(rate: $0, bridge: bridge).sink } ?? bridge.sink
-                do throws(KtrdrError) { outcome = .success(.backtest(try Backtester.run(prepared, progress: sink, cancel: token))) } catch {
-                    outcome = .failure(error)
-                }
-                let t1 = Date()
-                if case let .success(.backtest(result)) = outcome {
-                    do { try store.saveResult(id, result) } catch { saveError = "\(error)" }
-                    logger.info("backtest computed and stored", metadata: [
-                        "operation_id": "\(id)", "engine_ms": "\(Int(t1.timeIntervalSince(t0) * 1000))",
-                        "store_ms": "\(Int(Date().timeIntervalSince(t1) * 1000))"])
-                }
-            case let .training(job):
-                job.plugin.acquire(id)
-                defer { job.plugin.release(id) }
-                do throws(KtrdrError) {
-                    outcome = .success(.training(try Trainer.run(job, models: models) { epoch in
-                        bridge.write(epoch)
-                        return !token.isCancelled
-                    }))
-                } catch { outcome = .failure(error) }
+            executor.launch(id, op.work, bridge: op.bridge, token: op.token, pace: op.record.metadata.parameters.paceBarsPerSecond) { [weak self] report in
+                Task { await self?.finish(id, report) }
             }
-            let finishedAt = Date()
-            let result = outcome
-            Task { await self?.finish(id, result, saveError: saveError, at: finishedAt) }
-            store.checkpoint()  // after the completion is reported
         }
     }
 
-    enum Outcome: Sendable {
-        case backtest(BacktestResult)
-        case training(TrainingOutcome)
-    }
-
-    private func finish(_ id: String, _ outcome: Result<Outcome, KtrdrError>, saveError: String?, at finishedAt: Date) {
+    private func finish(_ id: String, _ report: ExecutionReport) {
         guard var op = live.removeValue(forKey: id) else { return }
         running -= 1
         op.record.progress = progress(of: op)
         if case .training = op.work { op.record.metadata.epochs = op.bridge.epochs }
-        op.record.completedAt = Clock.iso(finishedAt)
+        op.record.completedAt = Clock.iso(report.finishedAt)
         op.record.durationSeconds = Clock.seconds(op.record.completedAt).flatMap { end in Clock.seconds(op.record.startedAt).map { end - $0 } }
-        switch outcome {
+        switch report.outcome {
         case let .success(.training(result)):
             op.record.status = .completed
             op.record.metadata.trainingResult = result
@@ -218,10 +168,10 @@ public actor OperationManager {
             logger.info("model trained", metadata: ["operation_id": "\(id)", "model": "\(result.modelPath)",
                                                     "val_accuracy": "\(result.metadata.training.valAccuracy)"])
         case let .success(.backtest(result)):
-            if let saveError {
+            if let storeError = report.storeError {
                 op.record.status = .failed
-                op.record.error = OperationError(code: "internal_error", message: "result could not be stored: \(saveError)")
-                logger.error("result not stored", metadata: ["operation_id": "\(id)", "error": "\(saveError)"])
+                op.record.error = OperationError(code: "result_not_stored", message: "the result could not be stored: \(storeError)")
+                logger.error("result not stored", metadata: ["operation_id": "\(id)", "error": "\(storeError)"])
             } else {
                 op.record.status = .completed
                 op.record.resultSummary = result.metrics
@@ -234,7 +184,7 @@ public actor OperationManager {
             op.record.status = .cancelled
             op.record.error = OperationError(code: "cancelled", message: "cancelled by request")
             op.record.progress.currentStep = "Cancelled at " + op.record.progress.currentStep
-            let ms = op.cancelRequestedAt.map { String(format: "%.1f", finishedAt.timeIntervalSince($0) * 1000) } ?? "?"
+            let ms = op.cancelRequestedAt.map { String(format: "%.1f", report.finishedAt.timeIntervalSince($0) * 1000) } ?? "?"
             logger.info("operation cancelled", metadata: ["operation_id": "\(id)", "cancel_latency_ms": "\(ms)"])
         case let .failure(error):
             op.record.status = .failed
@@ -246,108 +196,23 @@ public actor OperationManager {
         logger.info("operation finished", metadata: ["operation_id": "\(id)", "status": "\(op.record.status.rawValue)",
                                                      "duration_s": "\(op.record.durationSeconds ?? 0)"])
         launchPending()
-    }
-
-    // MARK: Read
-
-    public func get(_ id: String) throws(ApiError) -> OperationRecord {
-        guard OperationRecord.isValidId(id) else { throw .notFound("unknown operation id '\(id.prefix(80))'", code: "operation_not_found") }
-        if let op = live[id] {
-            var r = op.record
-            r.progress = progress(of: op)
-            return r
-        }
-        do {
-            if let r = try store.record(id) { return r }
-        } catch { throw ApiError(status: 500, code: "internal_error", message: "store: \(error)") }
-        throw .notFound("operation '\(id)' not found", code: "operation_not_found")
-    }
-
-    public func list(status: OperationStatus?, type: OperationType?, activeOnly: Bool, limit: Int, offset: Int) throws(ApiError) -> (records: [OperationRecord], total: Int) {
-        do {
-            var (records, total) = try store.list(status: status, type: type, activeOnly: activeOnly, limit: limit, offset: offset)
-            for i in records.indices { if let op = live[records[i].operationId] { records[i] = op.record; records[i].progress = progress(of: op) } }
-            return (records, total)
-        } catch { throw ApiError(status: 500, code: "internal_error", message: "store: \(error)") }
-    }
-
-    /// Sampled bar history from `cursor` on.
-    public func metrics(_ id: String, cursor: Int) throws(ApiError) -> (samples: [BarSample], next: Int, status: OperationStatus) {
-        let record = try get(id)
-        if let op = live[id] {
-            let (samples, next) = op.bridge.samples(from: cursor)
-            return (samples, next, record.status)
-        }
-        return ([], cursor, record.status)
-    }
-
-    public func result(_ id: String) throws(ApiError) -> BacktestResult {
-        let record = try get(id)
-        guard record.status == .completed else {
-            throw ApiError(status: 409, code: "not_completed", message: "operation '\(id)' is \(record.status.rawValue); results exist only for completed operations")
-        }
-        do {
-            if let r = try store.result(id) { return r }
-        } catch { throw ApiError(status: 500, code: "internal_error", message: "store: \(error)") }
-        throw .notFound("no stored result for operation '\(id)'", code: "result_not_found")
-    }
-
-    /// The result as ready-made JSON (see `OperationStore.resultJSON`).
-    public func resultJSON(_ id: String, includeCurve: Bool) throws(ApiError) -> [UInt8] {
-        let record = try get(id)
-        guard record.status == .completed else {
-            throw ApiError(status: 409, code: "not_completed", message: "operation '\(id)' is \(record.status.rawValue); results exist only for completed operations")
-        }
-        do {
-            if let r = try store.resultJSON(id, includeCurve: includeCurve) { return r }
-        } catch { throw ApiError(status: 500, code: "internal_error", message: "store: \(error)") }
-        throw .notFound("no stored result for operation '\(id)'", code: "result_not_found")
-    }
-
-    /// Sleeps up to `nanoseconds`, returning early when the operation ends: watchers poll
-    /// progress at their coalescing interval but see the terminal state at once.
-    public nonisolated func waitForEnd(_ id: String, upTo nanoseconds: UInt64) async {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { try? await Task.sleep(nanoseconds: nanoseconds) }
-            group.addTask { await self.untilFinished(id) }
-            await group.next()
-            group.cancelAll()
+        if running == 0, pending.isEmpty {
+            let store = self.store
+            DispatchQueue.global(qos: .utility).async { store.truncateWAL() }
         }
     }
-
-    private func untilFinished(_ id: String) async {
-        guard live[id] != nil else { return }
-        let key = UUID()
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-                if Task.isCancelled || live[id] == nil { c.resume() } else { finishWaiters[id, default: [:]][key] = c }
-            }
-        } onCancel: {
-            Task { await self.dropWaiter(id, key) }
-        }
-    }
-
-    private func dropWaiter(_ id: String, _ key: UUID) {
-        finishWaiters[id]?.removeValue(forKey: key)?.resume()
-    }
-
-    /// Latest progress version of a live operation (nil when not live): lets watchers send only changes.
-    public func version(_ id: String) -> UInt64? { live[id]?.bridge.latest.version }
-
-    public func counts() -> (running: Int, pending: Int) { (running, pending.count) }
 
     // MARK: Cancel
 
     /// Cancels a pending or running operation and waits (briefly) for it to reach `cancelled`.
     /// Idempotent on a cancelled operation; 409 on a completed or failed one.
     public func cancel(_ id: String) async throws(ApiError) -> OperationRecord {
-        let record = try get(id)
-        if record.status == .cancelled { return record }
-        if record.status.isTerminal {
+        guard var op = live[id] else {
+            let record = try await get(id)
+            if record.status == .cancelled || !record.status.isTerminal { return record }
             throw ApiError(status: 409, code: "operation_finished",
                            message: "operation '\(id)' already \(record.status.rawValue); nothing to cancel", details: ["status": record.status.rawValue])
         }
-        guard var op = live[id] else { return record }
         op.cancelRequestedAt = Date()
         live[id] = op
         logger.info("cancel requested", metadata: ["operation_id": "\(id)", "status": "\(op.record.status.rawValue)"])
@@ -358,27 +223,54 @@ public actor OperationManager {
             op.record.completedAt = Clock.isoNow()
             op.record.error = OperationError(code: "cancelled", message: "cancelled while pending")
             persist(op.record)
+            for waiter in (finishWaiters.removeValue(forKey: id) ?? [:]).values { waiter.resume() }
             return op.record
         }
         op.token.cancel()
         await waitForEnd(id, upTo: 2_000_000_000)  // the engine stops within one chunk
-        return (try? get(id)) ?? record
+        return (try? await get(id)) ?? op.record
     }
 
-    /// Cancels everything (graceful shutdown) and waits up to `timeout` for running ones to stop.
+    /// Graceful shutdown: stops launching, cancels pending operations, then running ones, and
+    /// waits up to `timeout` for those to stop and for every record to be written.
     public func cancelAll(timeout: Double = 10) async {
+        stopping = true
+        let queued = pending
+        for id in queued { _ = try? await cancel(id) }
         for id in Array(live.keys) { _ = try? await cancel(id) }
         let deadline = Date(timeIntervalSinceNow: timeout)
-        while running > 0, Date() < deadline { try? await Task.sleep(nanoseconds: 10_000_000) }
+        while running > 0 || !unconfirmed.isEmpty, Date() < deadline { try? await Task.sleep(nanoseconds: 10_000_000) }
     }
 
-    // MARK: Helpers
+    // MARK: Persistence
 
-    private func persist(_ record: OperationRecord) {
-        do { try store.save(record) } catch {
-            logger.error("could not persist operation", metadata: ["operation_id": "\(record.operationId)", "error": "\(error)"])
+    /// Queues the record's write; until the store confirms it, reads are answered from memory.
+    /// A failed write is retried every 2 s (a full disk must not lose a terminal state).
+    func persist(_ record: OperationRecord) {
+        writeCounter += 1
+        let write = writeCounter, id = record.operationId
+        unconfirmed[id] = (record, write)
+        store.enqueueSave(record) { [weak self] error in
+            Task { await self?.confirm(id, write: write, error: error) }
         }
     }
+
+    private func confirm(_ id: String, write: UInt64, error: (any Error)?) {
+        guard let entry = unconfirmed[id], entry.write == write else { return }  // a newer write is queued
+        guard let error else { unconfirmed[id] = nil; return }
+        logger.error("could not persist operation; retrying in 2 s", metadata: ["operation_id": "\(id)", "error": "\(error)"])
+        Task {
+            try? await Task.sleep(nanoseconds: 2_000_000_000)
+            self.retry(id, write: write)
+        }
+    }
+
+    private func retry(_ id: String, write: UInt64) {
+        guard let entry = unconfirmed[id], entry.write == write else { return }
+        persist(live[id]?.record ?? entry.record)
+    }
+
+    public func counts() -> (running: Int, pending: Int) { (running, pending.count) }
 
     /// Runs blocking work on a GCD thread, not on the cooperative pool.
     static func offPool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {

@@ -117,6 +117,8 @@ public struct OperationRecord: Codable, Sendable, Equatable {
     public var metadata: OperationMetadata
     public var resultSummary: Metrics?
     public var error: OperationError?
+    /// The operation this one is part of (a sweep's or walk-forward's trial); nil at top level.
+    public var parentId: String?
 
     public static func newId(type: OperationType, at date: Date = Date()) -> String {
         let t = Int64(date.timeIntervalSince1970)

@@ -38,7 +38,7 @@ public struct ApiService: Sendable {
 
     public func cancel(_ id: String) async throws(ApiError) -> OperationRecord { try await manager.cancel(id) }
 
-    public func list(status: String?, type: String?, activeOnly: Bool, limit: Int, offset: Int) async throws(ApiError) -> OperationList {
+    public func list(status: String?, type: String?, activeOnly: Bool, parentId: String? = nil, limit: Int, offset: Int) async throws(ApiError) -> OperationList {
         var s: OperationStatus?, t: OperationType?
         if let status {
             guard let v = OperationStatus(rawValue: status) else {
@@ -54,7 +54,10 @@ public struct ApiService: Sendable {
         }
         guard (1...1000).contains(limit) else { throw .badRequest("limit: must be in 1...1000, got \(limit)") }
         guard offset >= 0 else { throw .badRequest("offset: must be >= 0, got \(offset)") }
-        let (records, total) = try await manager.list(status: s, type: t, activeOnly: activeOnly, limit: limit, offset: offset)
+        if let parentId, !OperationRecord.isValidId(parentId) {
+            throw .badRequest("parent_id: '\(parentId.prefix(80))' is not an operation id (op_…)")
+        }
+        let (records, total) = try await manager.list(status: s, type: t, activeOnly: activeOnly, parentId: parentId, limit: limit, offset: offset)
         return OperationList(operations: records, totalCount: total, limit: limit, offset: offset)
     }
 

@@ -90,7 +90,8 @@ struct ControlSession: Sendable {
         case "operations.list":
             await out.send(Reply(id: id, result: try await service.list(
                 status: params["status"] as? String, type: params["operation_type"] as? String,
-                activeOnly: params["active_only"] as? Bool ?? false, limit: try int("limit", 100), offset: try int("offset", 0))))
+                activeOnly: params["active_only"] as? Bool ?? false, parentId: params["parent_id"] as? String,
+                limit: try int("limit", 100), offset: try int("offset", 0))))
         case "operation.get":
             await out.send(Reply(id: id, result: try await service.operation(try string("operation_id"))))
         case "operation.cancel":

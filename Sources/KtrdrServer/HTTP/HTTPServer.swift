@@ -38,7 +38,7 @@ public enum HTTPServer {
                 let offset = try intParameter(q.get("offset"), name: "offset") ?? 0
                 let activeOnly = try boolParameter(q.get("active_only"), name: "active_only") ?? false
                 return Envelope(data: try await service.list(status: q.get("status"), type: q.get("operation_type"),
-                                                             activeOnly: activeOnly, limit: limit, offset: offset))
+                                                             activeOnly: activeOnly, parentId: q.get("parent_id"), limit: limit, offset: offset))
             }
         }
         api.get("operations/:id") { _, context in

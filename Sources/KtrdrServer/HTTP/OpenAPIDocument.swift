@@ -31,6 +31,7 @@ enum OpenAPIDocument {
             {"name": "status", "in": "query", "schema": {"$ref": "#/components/schemas/Status"}},
             {"name": "operation_type", "in": "query", "schema": {"enum": ["backtesting", "training", "data_loading"]}},
             {"name": "active_only", "in": "query", "schema": {"type": "boolean"}},
+            {"name": "parent_id", "in": "query", "schema": {"type": "string"}, "description": "only the children (trials) of this operation"},
             {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
             {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}}],
           "responses": {"200": {"description": "operations", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/OperationListEnvelope"}}}},
@@ -92,7 +93,8 @@ enum OpenAPIDocument {
             "duration_seconds": {"type": "number"}, "progress": {"$ref": "#/components/schemas/Progress"},
             "metadata": {"type": "object", "required": ["parameters", "mode"]},
             "result_summary": {"$ref": "#/components/schemas/Metrics"},
-            "error": {"type": "object", "required": ["code", "message"]}}},
+            "error": {"type": "object", "required": ["code", "message"]},
+            "parent_id": {"type": "string", "description": "the operation this one is a trial of (sweeps, walk-forward)"}}},
           "Started": {"type": "object", "required": ["success", "operation_id", "status", "message", "symbol", "timeframe", "mode", "data"], "properties": {
             "success": {"const": true}, "operation_id": {"type": "string"}, "status": {"const": "started"}, "message": {"type": "string"},
             "symbol": {"type": "string"}, "timeframe": {"type": "string"}, "mode": {"enum": ["local", "remote"]},

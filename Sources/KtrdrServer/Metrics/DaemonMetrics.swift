@@ -27,14 +27,10 @@ public final class DaemonMetrics: Sendable {
 
     /// Refreshes the gauges from the manager and renders the text exposition format.
     public func render(manager: OperationManager) async -> String {
-        let (running, pending) = await manager.counts()
         let bars = await manager.barsProcessed
-        let finished = (try? await manager.list(status: nil, type: nil, activeOnly: false, limit: 1000, offset: 0).records) ?? []
-        registry.makeGauge(descriptor: Self.operations, labels: [("state", "running")]).set(Double(running))
-        registry.makeGauge(descriptor: Self.operations, labels: [("state", "pending")]).set(Double(pending))
-        for state in [OperationStatus.completed, .failed, .cancelled] {
-            let n = finished.filter { $0.status == state }.count
-            registry.makeGauge(descriptor: Self.operations, labels: [("state", state.rawValue)]).set(Double(n))
+        let counts = (try? await manager.statusCounts()) ?? [:]
+        for state in OperationStatus.allCases {
+            registry.makeGauge(descriptor: Self.operations, labels: [("state", state.rawValue)]).set(Double(counts[state] ?? 0))
         }
         registry.makeGauge(descriptor: Self.bars).set(Double(bars))
         return registry.emitToString()

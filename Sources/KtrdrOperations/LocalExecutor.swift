@@ -1,0 +1,86 @@
+import Foundation
+import KtrdrCore
+import KtrdrPlugins
+import Logging
+
+/// What an operation computes, resolved into engine inputs.
+enum OperationWork: Sendable {
+    case backtest(PreparedBacktest)
+    case training(TrainingJob)
+}
+
+/// What a finished operation produced.
+enum OperationOutcome: Sendable {
+    case backtest(BacktestResult)
+    case training(TrainingOutcome)
+}
+
+/// How an operation ended, as its executor reports it (once).
+struct ExecutionReport: Sendable {
+    var outcome: Result<OperationOutcome, KtrdrError>
+    /// The result was computed but could not be stored.
+    var storeError: String?
+    var finishedAt: Date
+}
+
+/// Runs operations somewhere and reports each one's end exactly once. The scheduler
+/// (`OperationManager`) owns queueing, limits, states and persistence; an executor owns only
+/// the computation: the local one below runs it on a thread of this process.
+protocol OperationExecutor: Sendable {
+    func launch(_ id: String, _ work: OperationWork, bridge: ProgressBridge, token: CancellationToken, pace: Double?,
+                done: @escaping @Sendable (ExecutionReport) -> Void)
+}
+
+/// Runs each operation on its own thread (off Swift's cooperative pool, so the servers stay
+/// responsive while every core computes), stores a backtest's result from that thread, then
+/// reports.
+struct LocalExecutor: OperationExecutor {
+    let store: OperationStore
+    let models: ModelStore
+    let logger: Logger
+
+    func launch(_ id: String, _ work: OperationWork, bridge: ProgressBridge, token: CancellationToken, pace: Double?,
+                done: @escaping @Sendable (ExecutionReport) -> Void) {
+        let thread = Thread { [self] in
+            let report = run(id, work, bridge: bridge, token: token, pace: pace)
+            done(report)
+            store.checkpoint()  // after the completion is reported
+        }
+        thread.name = "operation \(id)"
+        thread.stackSize = 8 << 20
+        thread.start()
+    }
+
+    private func run(_ id: String, _ work: OperationWork, bridge: ProgressBridge, token: CancellationToken, pace: Double?) -> ExecutionReport {
+        let t0 = Date()
+        var outcome: Result<OperationOutcome, KtrdrError>
+        var storeError: String?
+        switch work {
+        case let .backtest(prepared):
+            let plugin = (prepared.strategy as? PluginStrategy)?.plugin
+            plugin?.acquire(id)
+            defer { plugin?.release(id) }
+            let sink = pace.map { Pacer(rate: $0, bridge: bridge).sink } ?? bridge.sink
+            do throws(KtrdrError) { outcome = .success(.backtest(try Backtester.run(prepared, progress: sink, cancel: token))) } catch {
+                outcome = .failure(error)
+            }
+            let t1 = Date()
+            if case let .success(.backtest(result)) = outcome {
+                do { try store.saveResult(id, result) } catch { storeError = "\(error)" }
+                logger.info("backtest computed and stored", metadata: [
+                    "operation_id": "\(id)", "engine_ms": "\(Int(t1.timeIntervalSince(t0) * 1000))",
+                    "store_ms": "\(Int(Date().timeIntervalSince(t1) * 1000))"])
+            }
+        case let .training(job):
+            job.plugin.acquire(id)
+            defer { job.plugin.release(id) }
+            do throws(KtrdrError) {
+                outcome = .success(.training(try Trainer.run(job, models: models) { epoch in
+                    bridge.write(epoch)
+                    return !token.isCancelled
+                }))
+            } catch { outcome = .failure(error) }
+        }
+        return ExecutionReport(outcome: outcome, storeError: storeError, finishedAt: Date())
+    }
+}
