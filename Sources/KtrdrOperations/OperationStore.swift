@@ -31,15 +31,17 @@ public final class OperationStore: Sendable {
             throw SQLiteError(message: "\(path) is an empty file, not a ktrdr database: restore it from a backup, or move it away to start a new history")
         }
         let db = try SQLiteConnection(path: path)
-        try db.execute("PRAGMA journal_mode=WAL")
-        try db.execute("PRAGMA synchronous=NORMAL")
-        // Checkpoints run after a result is reported (`checkpoint()`), not inside the write
-        // that completes an operation (measured: an automatic checkpoint added ~300 ms there).
-        try db.execute("PRAGMA wal_autocheckpoint=0")
-        try db.execute("PRAGMA foreign_keys=ON")
-        let check = try db.query("PRAGMA quick_check").compactMap { $0.first?.text }
-        guard check == ["ok"] else {
-            throw SQLiteError(message: "\(path) is damaged (quick_check: \(check.prefix(3).joined(separator: "; "))): restore it from a backup, or move it away to start a new history")
+        do {
+            try db.execute("PRAGMA journal_mode=WAL")
+            try db.execute("PRAGMA synchronous=NORMAL")
+            // Checkpoints run after a result is reported (`checkpoint()`), not inside the write
+            // that completes an operation (measured: an automatic checkpoint added ~300 ms there).
+            try db.execute("PRAGMA wal_autocheckpoint=0")
+            try db.execute("PRAGMA foreign_keys=ON")
+            let check = try db.query("PRAGMA quick_check").compactMap { $0.first?.text }
+            guard check == ["ok"] else { throw SQLiteError(message: "quick_check: \(check.prefix(3).joined(separator: "; "))") }
+        } catch {
+            throw SQLiteError(message: "\(path) is not a usable ktrdr database (\(error)): restore it from a backup, or move it away to start a new history")
         }
         try Self.migrate(db, path: path)
         _ = try? db.query("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -2,6 +2,7 @@ import Foundation
 import KtrdrCore
 import KtrdrPlugins
 import Logging
+import Synchronization
 import XCTest
 
 @testable import KtrdrOperations
@@ -172,5 +173,51 @@ final class DataCacheTests: XCTestCase {
         XCTAssertThrowsError(try cache.load(dir + "/missing.csv")) { error in
             XCTAssertEqual((error as? KtrdrError)?.code, "data_not_found")
         }
+    }
+}
+
+final class DataCacheConcurrencyTests: XCTestCase {
+    var dir = ""
+    override func setUp() {
+        dir = NSTemporaryDirectory() + "ktrdr-cache-\(UUID().uuidString)"
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    }
+    override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
+
+    func testConcurrentLoadsOfOneFileParseItOnce() throws {
+        let path = dir + "/S_1m.csv"
+        try SyntheticData(bars: 200_000).write(to: path)
+        let cache = DataCache(capacityBytes: 1 << 30)
+        let results = Mutex<[Int]>([])
+        DispatchQueue.concurrentPerform(iterations: 8) { _ in
+            let n = (try? cache.load(path).count) ?? -1
+            results.withLock { $0.append(n) }
+        }
+        XCTAssertEqual(results.withLock { $0 }, Array(repeating: 200_000, count: 8))
+        XCTAssertEqual(cache.stats.parses, 1, "one parse for eight concurrent loads")
+    }
+
+    func testAnEditThatKeepsSizeAndMtimeIsStillSeen() throws {
+        let path = dir + "/S_1m.csv"
+        try SyntheticData(bars: 1_000, seed: 1).write(to: path)
+        let cache = DataCache(capacityBytes: 1 << 30)
+        let before = try cache.load(path)
+        var st = stat()
+        stat(path, &st)
+        // Same size, other prices (cp -p / rsync -t keep size and mtime), mtime put back.
+        var text = try String(contentsOfFile: path, encoding: .utf8)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        text = lines.enumerated().map { i, l in
+            guard i == 5, let last = l.last else { return String(l) }
+            return String(l.dropLast()) + (last == "1" ? "2" : "1")  // the volume's last digit
+        }.joined(separator: "\n")
+        try text.write(toFile: path, atomically: false, encoding: .utf8)
+        var times = [st.st_atim, st.st_mtim]
+        XCTAssertEqual(utimensat(AT_FDCWD, path, &times, 0), 0)
+        var after = stat()
+        stat(path, &after)
+        XCTAssertEqual(after.st_size, st.st_size)
+        XCTAssertEqual(after.st_mtim.tv_nsec, st.st_mtim.tv_nsec)
+        XCTAssertNotEqual(try cache.load(path), before, "the edited file is re-read")
     }
 }
