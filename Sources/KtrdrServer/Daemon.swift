@@ -4,6 +4,7 @@ import KtrdrCore
 import KtrdrOperations
 import KtrdrPlugins
 import Logging
+import NIOCore
 import ServiceLifecycle
 
 /// Everything `ktrdrd` needs to start.
@@ -21,7 +22,9 @@ public struct DaemonConfig: Sendable {
     public var modelThreads = 1
     /// Seconds between rescans of the plugins directory (nil: only `plugins reload`).
     public var watchPlugins: Double?
-    public var maxConcurrent = ProcessInfo.processInfo.activeProcessorCount
+    /// The cores this process may use: the cgroup CPU quota or cpuset under a container,
+    /// as NIO reads it, not the host's count.
+    public var maxConcurrent = System.coreCount
     public var retentionDays = 90
     /// Memory for parsed data files kept between requests (0 disables the cache).
     public var dataCacheMB = 1024

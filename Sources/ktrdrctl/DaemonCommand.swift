@@ -17,7 +17,7 @@ struct DaemonCommand: ParsableCommand {
         @Option(help: "Directory of strategy files.") var strategiesDir = "strategies"
         @Option(help: "Directory of trained models.") var modelsDir = "models"
         @Option(help: "Directory of plugins (default: ktrdrd's own directory, where `swift build` puts them).") var pluginsDir: String?
-        @Option(help: "Operations run at once (default: core count).") var maxConcurrent: Int?
+        @Option(help: "Operations run at once (default: the cores ktrdrd may use, cgroup CPU limit included).") var maxConcurrent: Int?
         @Option(help: "Seconds to wait for the socket.") var timeout = 30.0
 
         func run() throws {

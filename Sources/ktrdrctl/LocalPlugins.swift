@@ -15,14 +15,12 @@ struct LocalPluginOptions: ParsableArguments {
         pluginsDir ?? ProcessInfo.processInfo.environment["KTRDR_PLUGINS_DIR"] ?? PluginHost.executableDirectory
     }
 
-    /// Loads the plugins; refused files are reported on stderr (the run goes on without them).
+    /// A host that loads plugins when a strategy or model asks for them (a plugin that is
+    /// refused then is that run's error, with its reason).
     func provider() -> StrategyProvider {
         var logger = Logger(label: "ktrdrctl.plugins")
         logger.logLevel = .critical
-        let host = PluginHost(directory: resolvedPluginsDir, logger: logger)
-        for problem in host.reload().problems where problem.file.contains("ktrdr_plugin") {
-            printError("warning: plugin \(problem.file) refused: \(problem.message)")
-        }
+        let host = PluginHost(directory: resolvedPluginsDir, logger: logger, onDemand: true)
         return StrategyProvider(plugins: host, models: ModelStore(root: modelsDir, plugins: host))
     }
 }

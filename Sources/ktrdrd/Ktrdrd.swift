@@ -34,7 +34,7 @@ struct Ktrdrd: AsyncParsableCommand {
     var watchPlugins: Double?
     @Option(help: "libtorch intra-op threads for model inference and training, set once at startup.")
     var modelThreads = 1
-    @Option(help: "Operations run at once (default: core count); the rest wait pending.")
+    @Option(help: "Operations run at once (default: the cores this process may use, cgroup CPU limit included); the rest wait pending.")
     var maxConcurrent: Int?
     @Option(help: "Days to keep finished operations.")
     var retentionDays = 90

@@ -44,6 +44,30 @@ final class PluginHostTests: XCTestCase {
         }
     }
 
+    func testConcurrentReloadsLoadAFileOnce() throws {
+        try install("sma_crossover")
+        for _ in 0..<5 {
+            let host = PluginHost(directory: dir)
+            DispatchQueue.concurrentPerform(iterations: 4) { _ in host.reload() }
+            XCTAssertEqual(host.list().plugins.map(\.generation), [1], "one generation, however many scans ran at once")
+        }
+    }
+
+    /// On demand (one-shot commands): only the plugin asked for is loaded, by its file name
+    /// first; an unknown name loads the rest to say what exists.
+    func testOnDemandLoadsOnlyWhatIsAskedFor() throws {
+        try install("sma_crossover")
+        try install("rsi_mean_reversion", as: "custom_name.so")
+        let host = PluginHost(directory: dir, onDemand: true)
+        XCTAssertEqual(host.list().plugins, [])
+        _ = try host.plugin(named: "sma_crossover", kind: .strategy)
+        XCTAssertEqual(host.list().plugins.map(\.name), ["sma_crossover"])
+        _ = try host.plugin(named: "rsi_mean_reversion", kind: .strategy)  // not by convention: found by a scan
+        XCTAssertThrowsError(try host.plugin(named: "nope", kind: .strategy)) { error in
+            XCTAssertEqual(error as? KtrdrError, .pluginNotFound(name: "nope", available: ["rsi_mean_reversion", "sma_crossover"]))
+        }
+    }
+
     /// A second build of the same plugin becomes generation 2 for new work; generation 1 stays
     /// loaded and keeps computing for whoever holds it.
     func testReloadAddsAGenerationBesideTheOldOne() throws {

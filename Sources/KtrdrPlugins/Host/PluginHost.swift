@@ -18,6 +18,11 @@ public final class PluginHost: Sendable {
     private let scratch: String
     private let logger: Logger
     private let state = Mutex(State())
+    /// One scan at a time: two concurrent reloads must not load the same file twice.
+    private let scanning = Mutex(())
+    /// Load files only when a plugin is asked for (one-shot commands: a `--local` run of a
+    /// strategy never pays for loading libtorch through a model plugin it does not use).
+    public let onDemand: Bool
 
     private struct FileIdentity: Equatable { var device: UInt64; var inode: UInt64; var size: Int64; var mtime: Int64 }
     private struct State {
@@ -35,8 +40,9 @@ public final class PluginHost: Sendable {
     }
 
     public init(directory: String, modelThreads: Int = 1,
-                logger: Logger = Logger(label: "ktrdrd.plugins")) {
+                logger: Logger = Logger(label: "ktrdrd.plugins"), onDemand: Bool = false) {
         self.directory = directory
+        self.onDemand = onDemand
         self.modelThreads = max(1, modelThreads)
         self.logger = logger
         self.scratch = (NSTemporaryDirectory() as NSString).appendingPathComponent("ktrdr-plugins-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
@@ -46,8 +52,17 @@ public final class PluginHost: Sendable {
     /// reported (and logged) and changes nothing; earlier generations stay in service.
     @discardableResult
     public func reload() -> ReloadReport {
-        var report = ReloadReport(loaded: [], unchanged: [], problems: [])
         let files = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".so") }.sorted()
+        return scan(files)
+    }
+
+    /// Loads the given files of the directory that are new or changed (serialised).
+    private func scan(_ files: [String]) -> ReloadReport {
+        scanning.withLock { _ in scanLocked(files) }
+    }
+
+    private func scanLocked(_ files: [String]) -> ReloadReport {
+        var report = ReloadReport(loaded: [], unchanged: [], problems: [])
         for name in files {
             let path = (directory as NSString).appendingPathComponent(name)
             guard let identity = Self.identity(path) else { continue }
@@ -80,6 +95,13 @@ public final class PluginHost: Sendable {
 
     /// The generation new operations get for `name`, of `kind`.
     public func plugin(named name: String, kind: PluginDescriptor.Kind) throws(KtrdrError) -> LoadedPlugin {
+        if onDemand, state.withLock({ $0.generations[name] == nil }) {
+            // The file named by convention first; every file only if that one does not provide it.
+            if name.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F }) {
+                _ = scan(["libktrdr_plugin_\(name).so"])
+            }
+            if state.withLock({ $0.generations[name] == nil }) { reload() }
+        }
         let (found, available) = state.withLock { s in
             (s.generations[name]?.last, s.generations.values.compactMap(\.last).filter { $0.descriptor.kind == kind }.map(\.descriptor.name).sorted())
         }
