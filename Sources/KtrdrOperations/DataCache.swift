@@ -65,8 +65,14 @@ public final class DataCache: Sendable {
 
     private enum Plan { case hit(Bars), wait(Flight), parse(Flight) }
 
-    public func load(_ path: String) throws(KtrdrError) -> Bars {
-        guard let identity = Identity(path) else { return try CSVLoader.load(path: path) }  // the loader reports the error
+    /// The bars of `path` if they are in memory and the file has not changed (no parse).
+    public func cached(_ path: String) -> Bars? {
+        guard let identity = Identity(path) else { return nil }
+        return state.withLock { s in s.entries[path].flatMap { $0.identity == identity ? $0.bars : nil } }
+    }
+
+    public func load(_ path: String, observer: CSVLoader.Observer? = nil) throws(KtrdrError) -> Bars {
+        guard let identity = Identity(path) else { return try CSVLoader.load(path: path, observer: observer) }  // the loader reports the error
         let plan = state.withLock { s -> Plan in
             s.clock += 1
             if var e = s.entries[path], e.identity == identity {
@@ -84,10 +90,13 @@ public final class DataCache: Sendable {
         }
         switch plan {
         case let .hit(bars): return bars
-        case let .wait(flight): return try flight.wait().get()
+        case let .wait(flight):
+            let outcome = flight.wait()
+            if case .failure(.cancelled) = outcome { return try load(path, observer: observer) }  // the reader was cancelled, not us
+            return try outcome.get()
         case let .parse(flight):
             let result: Result<Bars, KtrdrError>
-            do throws(KtrdrError) { result = .success(try CSVLoader.load(path: path)) } catch { result = .failure(error) }
+            do throws(KtrdrError) { result = .success(try CSVLoader.load(path: path, observer: observer)) } catch { result = .failure(error) }
             state.withLock { s in
                 if s.flights[path] === flight { s.flights[path] = nil }
                 if case let .success(bars) = result { insert(&s, path, Entry(bars: bars, identity: identity, lastUse: s.clock)) }

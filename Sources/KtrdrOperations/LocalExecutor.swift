@@ -5,7 +5,7 @@ import Logging
 
 /// What an operation computes, resolved into engine inputs.
 enum OperationWork: Sendable {
-    case backtest(PreparedBacktest)
+    case backtest(BacktestJob)
     case training(TrainingJob)
 }
 
@@ -36,7 +36,7 @@ protocol OperationExecutor: Sendable {
 /// reports.
 struct LocalExecutor: OperationExecutor {
     let store: OperationStore
-    let models: ModelStore
+    let config: OperationsConfig
     let logger: Logger
 
     func launch(_ id: String, _ work: OperationWork, bridge: ProgressBridge, token: CancellationToken, pace: Double?,
@@ -56,12 +56,16 @@ struct LocalExecutor: OperationExecutor {
         var outcome: Result<OperationOutcome, KtrdrError>
         var storeError: String?
         switch work {
-        case let .backtest(prepared):
-            let plugin = (prepared.strategy as? PluginStrategy)?.plugin
+        case let .backtest(job):
+            let plugin = (job.strategy as? PluginStrategy)?.plugin
             plugin?.acquire(id)
             defer { plugin?.release(id) }
-            let sink = pace.map { Pacer(rate: $0, bridge: bridge).sink } ?? bridge.sink
-            do throws(KtrdrError) { outcome = .success(.backtest(try Backtester.run(prepared, progress: sink, cancel: token))) } catch {
+            do throws(KtrdrError) {
+                let prepared = try job.resolve(load: config.load, dataDirectory: config.dataDirectory, bridge: bridge, token: token)
+                bridge.prepared(bars: prepared.tradedBars, warmup: prepared.first)
+                let sink = pace.map { Pacer(rate: $0, bridge: bridge).sink } ?? bridge.sink
+                outcome = .success(.backtest(try Backtester.run(prepared, progress: sink, cancel: token)))
+            } catch {
                 outcome = .failure(error)
             }
             let t1 = Date()
@@ -75,7 +79,7 @@ struct LocalExecutor: OperationExecutor {
             job.plugin.acquire(id)
             defer { job.plugin.release(id) }
             do throws(KtrdrError) {
-                outcome = .success(.training(try Trainer.run(job, models: models) { epoch in
+                outcome = .success(.training(try Trainer.run(job, models: config.strategies.models) { epoch in
                     bridge.write(epoch)
                     return !token.isCancelled
                 }))

@@ -16,8 +16,13 @@ public struct OperationsConfig: Sendable {
 
     /// Reads a data file through the cache when there is one.
     var loadData: Backtester.DataLoader {
-        guard let cache = dataCache else { return { path throws(KtrdrError) in try CSVLoader.load(path: path) } }
-        return { path throws(KtrdrError) in try cache.load(path) }
+        { path throws(KtrdrError) in try self.load(path) }
+    }
+
+    /// Reads a data file through the cache when there is one, telling `observer` how far it got.
+    func load(_ path: String, observer: CSVLoader.Observer? = nil) throws(KtrdrError) -> Bars {
+        guard let cache = dataCache else { return try CSVLoader.load(path: path, observer: observer) }
+        return try cache.load(path, observer: observer)
     }
 
     public init(dataDirectory: String, strategiesDirectory: String, strategies: StrategyProvider,
@@ -66,7 +71,7 @@ public actor OperationManager {
         self.store = store
         self.config = config
         self.logger = logger
-        self.executor = LocalExecutor(store: store, models: config.strategies.models, logger: logger)
+        self.executor = LocalExecutor(store: store, config: config, logger: logger)
     }
 
     // MARK: Start
@@ -75,17 +80,18 @@ public actor OperationManager {
     /// the operation. Throws the API error for every check that fails; nothing is created then.
     public nonisolated func startBacktest(_ p: BacktestParameters) async throws(ApiError) -> OperationRecord {
         let config = self.config
-        let prepared = try await Self.validated { () throws(KtrdrError) in try Self.prepare(p, config: config) }
+        let job = try await Self.validated { () throws(KtrdrError) in try Self.prepare(p, config: config) }
         var metadata = OperationMetadata(parameters: p)
-        metadata.bars = prepared.tradedBars
-        metadata.warmupBars = prepared.first
-        metadata.dataFile = prepared.dataPath
-        if let s = prepared.strategy as? PluginStrategy {
+        metadata.bars = job.prepared?.tradedBars
+        metadata.warmupBars = job.prepared?.first
+        metadata.dataFile = job.spec.dataPath
+        metadata.strategySha256 = job.spec.strategySha256
+        if let s = job.strategy as? PluginStrategy {
             metadata.plugin = PluginUse(name: s.plugin.descriptor.name, version: s.plugin.descriptor.version,
                                         generation: s.plugin.generation, file: s.plugin.file,
                                         modelPath: s.model?.directory, modelVersion: s.model?.metadata.version)
         }
-        return try await create(.backtesting, metadata: metadata, items: prepared.tradedBars, work: .backtest(prepared))
+        return try await create(.backtesting, metadata: metadata, items: job.prepared?.tradedBars ?? 0, work: .backtest(job))
     }
 
     /// Validates a training request synchronously (strategy, data, model plugin), then creates
@@ -157,6 +163,11 @@ public actor OperationManager {
         running -= 1
         op.record.progress = progress(of: op)
         if case .training = op.work { op.record.metadata.epochs = op.bridge.epochs }
+        if let (bars, warmup) = op.bridge.preparedBars {
+            op.record.metadata.bars = bars
+            op.record.metadata.warmupBars = warmup
+            op.record.progress.itemsTotal = max(op.record.progress.itemsTotal, bars)
+        }
         op.record.completedAt = Clock.iso(report.finishedAt)
         op.record.durationSeconds = Clock.seconds(op.record.completedAt).flatMap { end in Clock.seconds(op.record.startedAt).map { end - $0 } }
         switch report.outcome {

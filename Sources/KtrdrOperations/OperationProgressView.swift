@@ -6,7 +6,16 @@ extension OperationManager {
     func progress(of op: Live) -> OperationProgress {
         var p = op.record.progress
         if case .training = op.work { return trainingProgress(p, op) }
-        guard let latest = op.bridge.latest.progress else { return p }
+        guard let latest = op.bridge.latest.progress else {
+            if let loading = op.bridge.loading {
+                let mb = { (n: Int) in String(format: "%.1f", Double(n) / 1_048_576) }
+                p.currentStep = "Loading data: \(loading.phase.rawValue) \(mb(loading.done)) of \(mb(loading.total)) MB"
+                p.context.phase = "loading_data"
+                p.context.bytesDone = loading.done
+                p.context.bytesTotal = loading.total
+            }
+            return p
+        }
         let total = max(1, latest.barsTotal)
         p.itemsProcessed = latest.barsDone
         p.itemsTotal = latest.barsTotal

@@ -22,6 +22,11 @@ public struct ProgressContext: Codable, Sendable, Equatable {
     public var totalTrades: Int?
     public var winRate: Double?
     public var barsPerSecond: Double?
+    /// `loading_data` while the data file is read and parsed (before the first bar runs).
+    public var phase: String?
+    /// Loading: bytes of the data file read (then parsed) so far, and its size.
+    public var bytesDone: Int?
+    public var bytesTotal: Int?
     /// Training: the last finished epoch's figures.
     public var epoch: Int?
     public var loss: Double?
@@ -86,6 +91,8 @@ public struct OperationMetadata: Codable, Sendable, Equatable {
     public var bars: Int?
     public var warmupBars: Int?
     public var dataFile: String?
+    /// SHA-256 of the strategy file's text the operation runs.
+    public var strategySha256: String?
     /// The plugin generation (and model) the operation runs on.
     public var plugin: PluginUse?
     /// Training: the model version written, with its metadata.

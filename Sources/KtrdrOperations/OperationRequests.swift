@@ -5,7 +5,10 @@ import KtrdrPlugins
 /// Synchronous validation of requests: every check that can fail happens here, before an
 /// operation exists, so the API answers 4xx and nothing is created.
 extension OperationManager {
-    static func prepare(_ p: BacktestParameters, config: OperationsConfig) throws(KtrdrError) -> PreparedBacktest {
+    /// Checks a backtest request without loading its bars unless they are in memory already:
+    /// names, dates, costs, strategy and plugin, then the data file's header and range by a
+    /// probe (`DataProbe`), so the id returns in milliseconds whatever the file's size.
+    static func prepare(_ p: BacktestParameters, config: OperationsConfig) throws(KtrdrError) -> BacktestJob {
         let (strategy, file, tf) = try common(p, config: config)
         if let mode = p.mode, mode != "local" {
             throw .invalidRequest("mode '\(mode)' is not available: this daemon runs backtests locally (mode: local)")
@@ -18,8 +21,24 @@ extension OperationManager {
         request.initialCapital = p.initialCapital ?? 100_000
         request.commission = p.commission ?? 0.001
         request.slippage = p.slippage ?? 0.0005
+        let settings = strategy.executionSettings(initialCapital: request.initialCapital, commission: request.commission, slippage: request.slippage)
+        if let problem = settings.problems().first { throw .invalidRequest(problem) }
         let implementation = try config.strategies.make(strategy, file: file, symbol: p.symbol, timeframe: tf, modelPath: p.modelPath)
-        return try Backtester.prepare(request, strategy: implementation, dataDirectory: config.dataDirectory, load: config.loadData)
+        let path = try Backtester.dataPath(symbol: p.symbol, timeframe: tf, dataDirectory: config.dataDirectory)
+        let spec = BacktestSpec(strategyName: strategy.name, strategySource: strategy.source, strategySha256: BacktestJob.sha256(strategy.source),
+                                symbol: p.symbol, timeframe: tf.rawValue, dataPath: path, start: request.start, end: request.end,
+                                initialCapital: request.initialCapital, commission: request.commission, slippage: request.slippage,
+                                modelPath: p.modelPath, paceBarsPerSecond: p.paceBarsPerSecond)
+        let warmup = max(strategy.historyRequired, implementation.warmupBars)
+        var prepared: PreparedBacktest?
+        if let bars = config.dataCache?.cached(path) {
+            prepared = try Backtester.prepare(request, strategy: implementation, dataDirectory: config.dataDirectory) { _ throws(KtrdrError) in bars }
+        } else if let facts = try DataProbe.facts(path: path, request: request, warmup: warmup) {
+            try Backtester.checkRange(request, path: path, warmup: warmup, facts)
+        } else {  // a file the probe cannot read cheaply: load it now, its parser names the defect
+            prepared = try Backtester.prepare(request, strategy: implementation, dataDirectory: config.dataDirectory, load: config.loadData)
+        }
+        return BacktestJob(spec: spec, request: request, strategy: implementation, prepared: prepared)
     }
 
     static func prepareTraining(_ p: BacktestParameters, config: OperationsConfig) throws(KtrdrError) -> TrainingJob {

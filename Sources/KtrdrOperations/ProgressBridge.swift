@@ -7,7 +7,16 @@ import Synchronization
 /// a struct copy, a version bump: tens of nanoseconds, at most once per engine chunk);
 /// readers pull the latest value when they ask. Nothing polls the engine.
 public final class ProgressBridge: Sendable {
+    /// Loading the data file, before the run (bytes of the file read, then parsed).
+    public struct Loading: Sendable, Equatable {
+        public var phase: CSVLoader.LoadPhase
+        public var done: Int
+        public var total: Int
+    }
+
     private struct State {
+        var loading: Loading?
+        var prepared: (bars: Int, warmup: Int)?
         var latest: BacktestProgress?
         var epochs: [EpochReport] = []
         var version: UInt64 = 0
@@ -45,6 +54,26 @@ public final class ProgressBridge: Sendable {
     }
 
     public var epochs: [EpochReport] { state.withLock { $0.epochs } }
+
+    /// Called from the operation's thread while the data file loads.
+    public func load(_ phase: CSVLoader.LoadPhase, done: Int, total: Int) {
+        state.withLock { s in
+            s.loading = Loading(phase: phase, done: done, total: total)
+            s.version &+= 1
+        }
+    }
+
+    /// Called once the bars are loaded and the range resolved.
+    public func prepared(bars: Int, warmup: Int) {
+        state.withLock { s in
+            s.prepared = (bars, warmup)
+            s.loading = nil
+            s.version &+= 1
+        }
+    }
+
+    public var loading: Loading? { state.withLock { $0.loading } }
+    public var preparedBars: (bars: Int, warmup: Int)? { state.withLock { $0.prepared } }
 
     public var latest: (progress: BacktestProgress?, version: UInt64) {
         state.withLock { ($0.latest, $0.version) }

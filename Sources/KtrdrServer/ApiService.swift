@@ -21,7 +21,7 @@ public struct ApiService: Sendable {
         let p: BacktestParameters = try decode(BacktestParameters.self, from: body)
         let record = try await manager.startBacktest(p)
         return StartedResponse(operationId: record.operationId, status: "started",
-                               message: "backtest of \(p.strategyName) on \(p.symbol) \(p.timeframe) started (\(record.metadata.bars ?? 0) bars)",
+                               message: "backtest of \(p.strategyName) on \(p.symbol) \(p.timeframe) started (\(record.metadata.bars.map { "\($0) bars" } ?? "loading data"))",
                                symbol: p.symbol, timeframe: p.timeframe, mode: record.metadata.mode, data: record)
     }
 

@@ -107,7 +107,11 @@ extension BacktestCommand.Run {
         let began = KtrdrStdio.now()
         let record = try withClient { try connection.startBacktest(params) }
         let id = record.operationId
-        printError("operation \(id): \(Format.grouped(record.metadata.bars ?? 0)) bars (+\(record.metadata.warmupBars ?? 0) warm-up)")
+        if let bars = record.metadata.bars {
+            printError("operation \(id): \(Format.grouped(bars)) bars (+\(record.metadata.warmupBars ?? 0) warm-up)")
+        } else {
+            printError("operation \(id): started; loading \(record.metadata.dataFile ?? "data")")
+        }
         let interrupt = CancelOnInterrupt(operationId: id, daemon: daemon)
         defer { interrupt.disarm() }
         let bar = ProgressBar(enabled: KtrdrStdio.stderrIsTerminal && !json, label: "\(symbol) \(timeframe)")

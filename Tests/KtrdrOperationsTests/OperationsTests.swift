@@ -28,9 +28,9 @@ final class OperationsTests: XCTestCase {
 
     override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
 
-    func manager(maxConcurrent: Int = 2) throws -> OperationManager {
+    func manager(maxConcurrent: Int = 2, data: String? = nil) throws -> OperationManager {
         let store = try OperationStore(path: dir + "/ktrdr.db")
-        return OperationManager(store: store, config: OperationsConfig(dataDirectory: Self.root + "/data", strategiesDirectory: Self.root + "/strategies",
+        return OperationManager(store: store, config: OperationsConfig(dataDirectory: data ?? Self.root + "/data", strategiesDirectory: Self.root + "/strategies",
                                                                        strategies: StrategyProvider(plugins: Self.plugins, models: ModelStore(root: Self.root + "/models", plugins: Self.plugins)),
                                                                        maxConcurrent: maxConcurrent), logger: Logger(label: "test"))
     }
@@ -68,6 +68,47 @@ final class OperationsTests: XCTestCase {
         XCTAssertEqual(again.trades, result.trades)
         XCTAssertEqual(try reopened.record(started.operationId), done)
         XCTAssertEqual(try reopened.integrityCheck(), "ok")
+    }
+
+    /// The id comes back before the bars are loaded; loading is the operation's first phase,
+    /// visible and cancellable; the result equals a run on bars loaded up front.
+    func testStartAnswersBeforeLoadingAndLoadingIsAPhase() async throws {
+        let data = dir + "/data"
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        try SyntheticData(bars: 300_000).write(to: data + "/BIG_1m.csv")
+        let m = try manager(data: data)
+        var p = BacktestParameters(strategyName: "sma_crossover", symbol: "BIG", timeframe: "1m")
+        p.paceBarsPerSecond = 1e12
+        let started = try await m.startBacktest(p)
+        XCTAssertNil(started.metadata.bars, "not loaded at the start call")
+        var phases = Set<String>()
+        var record = started
+        while !record.status.isTerminal {
+            if let phase = record.progress.context.phase { phases.insert(phase) }
+            try await Task.sleep(nanoseconds: 1_000_000)
+            record = try await m.get(started.operationId)
+        }
+        XCTAssertEqual(record.status, .completed)
+        XCTAssertEqual(record.metadata.bars, 300_000)
+        XCTAssertTrue(phases.contains("loading_data"), "loading was observed as a phase")
+        let all = try CSVLoader.load(path: data + "/BIG_1m.csv")
+        let config = try StrategyLoader.load(path: Self.root + "/strategies/sma_crossover.yaml")
+        let strategy = try OperationsConfig(dataDirectory: data, strategiesDirectory: Self.root + "/strategies",
+                                            strategies: StrategyProvider(plugins: Self.plugins, models: ModelStore(root: Self.root + "/models", plugins: Self.plugins)))
+            .strategies.make(config, file: "", symbol: "BIG", timeframe: .m1, modelPath: nil)
+        let direct = try Backtester.run(try Backtester.prepare(BacktestRequest(strategy: config, symbol: "BIG", timeframe: .m1), strategy: strategy,
+                                                               dataDirectory: data) { _ throws(KtrdrError) in all })
+        let stored = try await m.result(started.operationId)
+        XCTAssertEqual(stored.metrics.finalEquity.bitPattern, direct.metrics.finalEquity.bitPattern)
+        XCTAssertEqual(stored.trades, direct.trades)
+        // Cancelled while loading: ends cancelled, quickly.
+        let again = try OperationManager(store: try OperationStore(path: dir + "/other.db"), config: OperationsConfig(
+            dataDirectory: data, strategiesDirectory: Self.root + "/strategies",
+            strategies: StrategyProvider(plugins: Self.plugins, models: ModelStore(root: Self.root + "/models", plugins: Self.plugins))),
+            logger: Logger(label: "test"))
+        let second = try await again.startBacktest(p)
+        let cancelled = try await again.cancel(second.operationId)
+        XCTAssertEqual(cancelled.status, .cancelled)
     }
 
     func testValidationFailsBeforeAnOperationExists() async throws {

@@ -94,24 +94,46 @@ public enum Backtester {
         let all = try load(path)
         let firstRequested = request.start.map { all.firstIndex(atOrAfter: $0) } ?? 0
         let lastRequested = (request.end.map { all.firstIndex(atOrAfter: $0 + 1) } ?? all.count) - 1
-        let range = "\(request.symbol) \(request.timeframe.rawValue) \(request.start.map(UTCTime.iso) ?? "file start")..\(request.end.map(UTCTime.iso) ?? "file end") in \(path)"
-        guard firstRequested <= lastRequested, lastRequested >= 0 else {
-            throw .insufficientData(needed: 1, found: 0, detail: "no bars in the requested range \(range)")
-        }
         let warmup = max(request.strategy.historyRequired, strategy.warmupBars)
-        var loadFrom = 0
-        if request.start != nil {
-            guard firstRequested >= warmup else {
-                throw .insufficientData(needed: warmup, found: firstRequested,
-                                        detail: "warm-up bars before \(UTCTime.iso(all.timestamps[firstRequested])) for \(range); history_required is \(warmup)")
-            }
-            loadFrom = firstRequested - warmup
-        } else if lastRequested < warmup {
-            throw .insufficientData(needed: warmup + 1, found: lastRequested + 1, detail: "bars for \(range)")
-        }
+        try checkRange(request, path: path, warmup: warmup,
+                       RangeFacts(barsBeforeStart: firstRequested, barsInRange: max(0, lastRequested - firstRequested + 1),
+                                  firstRequestedTime: firstRequested < all.count ? all.timestamps[firstRequested] : nil))
+        let loadFrom = request.start != nil ? firstRequested - warmup : 0
         let bars = loadFrom == 0 && lastRequested == all.count - 1 ? all : all.slice(loadFrom..<(lastRequested + 1))
         return PreparedBacktest(request: request, bars: bars, first: firstRequested - loadFrom, strategy: strategy,
                                 settings: settings, dataPath: path)
+    }
+
+    /// What the range checks need to know of a data file: bars before the first requested one
+    /// and bars in the requested range, each exact below `warmup + 1` (a probe that reads only
+    /// part of the file may stop counting there), and the first requested bar's time.
+    public struct RangeFacts: Sendable {
+        public var barsBeforeStart: Int
+        public var barsInRange: Int
+        public var firstRequestedTime: Int64?
+
+        public init(barsBeforeStart: Int, barsInRange: Int, firstRequestedTime: Int64?) {
+            self.barsBeforeStart = barsBeforeStart
+            self.barsInRange = barsInRange
+            self.firstRequestedTime = firstRequestedTime
+        }
+    }
+
+    /// The checks of `prepare` that need only positions in the file, with its messages: a
+    /// start call answers them from a probe of the file, before the bars are loaded.
+    public static func checkRange(_ request: BacktestRequest, path: String, warmup: Int, _ facts: RangeFacts) throws(KtrdrError) {
+        let range = "\(request.symbol) \(request.timeframe.rawValue) \(request.start.map(UTCTime.iso) ?? "file start")..\(request.end.map(UTCTime.iso) ?? "file end") in \(path)"
+        guard facts.barsInRange > 0, let firstTime = facts.firstRequestedTime else {
+            throw .insufficientData(needed: 1, found: 0, detail: "no bars in the requested range \(range)")
+        }
+        if request.start != nil {
+            guard facts.barsBeforeStart >= warmup else {
+                throw .insufficientData(needed: warmup, found: facts.barsBeforeStart,
+                                        detail: "warm-up bars before \(UTCTime.iso(firstTime)) for \(range); history_required is \(warmup)")
+            }
+        } else if facts.barsInRange < warmup + 1 {
+            throw .insufficientData(needed: warmup + 1, found: facts.barsInRange, detail: "bars for \(range)")
+        }
     }
 
     /// Computes signals over the loaded series, runs the engine on the requested bars and

@@ -12,8 +12,15 @@ import Darwin
 public enum CSVLoader {
     static let requiredColumns = ["timestamp", "open", "high", "low", "close", "volume"]
 
+    /// Told how far loading has got: bytes of the file read or parsed, and the file's size.
+    /// Returning false cancels the load (it throws `.cancelled`).
+    public typealias Observer = (_ phase: LoadPhase, _ done: Int, _ total: Int) -> Bool
+
+    /// Reading the bytes, then parsing them.
+    public enum LoadPhase: String, Sendable { case reading, parsing }
+
     /// Reads and parses the file at `path`. `displayName` is used in messages.
-    public static func load(path: String, displayName: String? = nil) throws(KtrdrError) -> Bars {
+    public static func load(path: String, displayName: String? = nil, observer: Observer? = nil) throws(KtrdrError) -> Bars {
         let name = displayName ?? path
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else {
@@ -29,13 +36,14 @@ public enum CSVLoader {
         defer { buffer.deallocate() }
         var got = 0
         while got < size {
-            let n = read(fd, buffer.baseAddress! + got, size - got)
+            let n = read(fd, buffer.baseAddress! + got, min(size - got, 16 << 20))
             if n <= 0 { throw .io(path: path, message: n == 0 ? "file shrank while reading" : String(cString: strerror(errno))) }
             got += n
+            if let observer, !observer(.reading, got, size) { throw .cancelled }
         }
         buffer[size] = 0
         return try parse(UnsafeBufferPointer(start: buffer.baseAddress!.assumingMemoryBound(to: UInt8.self), count: size),
-                         fileName: name)
+                         fileName: name, observer: observer)
     }
 
     /// Parses CSV text held in a String (tests, small inputs).
@@ -51,15 +59,21 @@ public enum CSVLoader {
     }
 
     /// Parses bytes; `bytes[bytes.count]` must be readable and be a NUL byte.
-    static func parse(_ bytes: UnsafeBufferPointer<UInt8>, fileName: String) throws(KtrdrError) -> Bars {
+    static func parse(_ bytes: UnsafeBufferPointer<UInt8>, fileName: String, observer: Observer? = nil) throws(KtrdrError) -> Bars {
         let base = bytes.baseAddress!
         let end = bytes.count
         var pos = 0
         if end >= 3, base[0] == 0xEF, base[1] == 0xBB, base[2] == 0xBF { pos = 3 }  // UTF-8 BOM
-
-        // Header: the six required names, in any order, nothing else.
         let headerEnd = lineEnd(base, pos, end)
-        let header = String(decoding: UnsafeBufferPointer(start: base + pos, count: headerEnd - pos), as: UTF8.self)
+        let roles = try columnRoles(header: UnsafeBufferPointer(start: base + pos, count: headerEnd - pos), fileName: fileName)
+        pos = headerEnd < end ? headerEnd + 1 : end
+        return try rows(base, from: pos, end: end, roles: roles, fileName: fileName, observer: observer)
+    }
+
+    /// The header line (without its newline): the six required names, in any order, nothing
+    /// else. Returns, for each column, its index in `requiredColumns` (0 is the timestamp).
+    public static func columnRoles(header line: UnsafeBufferPointer<UInt8>, fileName: String) throws(KtrdrError) -> [Int] {
+        let header = String(decoding: line, as: UTF8.self)
             .trimmingSuffix("\r").split(separator: ",", omittingEmptySubsequences: false)
             .map { $0.trimmingCharacters(in: " ").lowercased() }
         guard !header.isEmpty, header != [""] else {
@@ -76,9 +90,26 @@ public enum CSVLoader {
                 throw .dataInvalid(file: fileName, line: 1, column: col, message: "duplicate column '\(col)'")
             }
         }
-        let roles = header.map { requiredColumns.firstIndex(of: $0)! }
-        pos = headerEnd < end ? headerEnd + 1 : end
+        return header.map { requiredColumns.firstIndex(of: $0)! }
+    }
 
+    /// The timestamp of one data line (`field` is the timestamp's column index), or nil.
+    public static func timestamp(line: UnsafeBufferPointer<UInt8>, field: Int) -> Int64? {
+        guard let base = line.baseAddress else { return nil }
+        var start = 0, k = 0
+        while k < field {
+            guard let comma = line[start...].firstIndex(of: 0x2C) else { return nil }
+            start = comma + 1
+            k += 1
+        }
+        var stop = line[start...].firstIndex(of: 0x2C) ?? line.count
+        if stop > start, line[stop - 1] == 0x0D { stop -= 1 }
+        return timestamp(base, start, stop)
+    }
+
+    private static func rows(_ base: UnsafePointer<UInt8>, from start: Int, end: Int, roles: [Int], fileName: String,
+                             observer: Observer?) throws(KtrdrError) -> Bars {
+        var pos = start
         let estimate = max(16, (end - pos) / 40)
         var ts = [Int64](), o = [Double](), h = [Double](), l = [Double](), c = [Double](), v = [Double]()
         ts.reserveCapacity(estimate); o.reserveCapacity(estimate); h.reserveCapacity(estimate)
@@ -90,6 +121,7 @@ public enum CSVLoader {
         try roles.withUnsafeBufferPointer { (roles: UnsafeBufferPointer<Int>) throws(KtrdrError) in
             while pos < end {
                 line += 1
+                if line & 0xFFFF == 0, let observer, !observer(.parsing, pos, end) { throw .cancelled }
                 let eol = lineEnd(base, pos, end)
                 var stop = eol
                 if stop > pos, base[stop - 1] == 0x0D { stop -= 1 }  // CRLF

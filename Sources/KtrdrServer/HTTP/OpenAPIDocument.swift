@@ -85,6 +85,8 @@ enum OpenAPIDocument {
             "percentage": {"type": "number", "minimum": 0, "maximum": 100}, "current_step": {"type": "string"},
             "items_processed": {"type": "integer"}, "items_total": {"type": "integer"},
             "context": {"type": "object", "properties": {"current_date": {"type": "string"}, "current_pnl": {"type": "number"},
+              "phase": {"enum": ["loading_data"], "description": "set while the data file loads, before the first bar runs"},
+              "bytes_done": {"type": "integer"}, "bytes_total": {"type": "integer"},
               "total_trades": {"type": "integer"}, "win_rate": {"type": "number"}, "bars_per_second": {"type": "number"}}}}},
           "Operation": {"type": "object", "required": ["operation_id", "operation_type", "status", "created_at", "progress", "metadata"], "properties": {
             "operation_id": {"type": "string", "pattern": "^op_[a-z_]+_[0-9]{8}_[0-9]{6}_[0-9a-f]{8}$"},
