@@ -53,7 +53,7 @@ let package = Package(
         // Operations: records, SQLite store, runner, progress bridge, cancellation.
         .target(
             name: "KtrdrOperations",
-            dependencies: ["KtrdrCore", "KtrdrPlugins", "CSQLite", "CZstd", .product(name: "Logging", package: "swift-log"),
+            dependencies: ["KtrdrCore", "KtrdrPlugins", "CSQLite", "CZstd", "CKtrdrSupport", .product(name: "Logging", package: "swift-log"),
                            .product(name: "Crypto", package: "swift-crypto")]
         ),
         // Strategy plugins. `-z nodelete`: Swift code must never be unmapped (see PluginHost).

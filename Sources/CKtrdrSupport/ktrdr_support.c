@@ -11,3 +11,18 @@ int ktrdr_tune_allocator(void) {
     return 0;
 #endif
 }
+
+#if defined(__linux__)
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
+int ktrdr_nice_current_thread(int nice) {
+#if defined(__linux__)
+    return setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), nice);
+#else
+    (void)nice;
+    return -1;
+#endif
+}

@@ -1,3 +1,4 @@
+import CKtrdrSupport
 import Foundation
 import KtrdrCore
 import KtrdrPlugins
@@ -38,10 +39,15 @@ struct LocalExecutor: OperationExecutor {
     let store: OperationStore
     let config: OperationsConfig
     let logger: Logger
+    /// Niceness of operation threads (the servers' threads keep 0).
+    static let nice: Int32 = 10
 
     func launch(_ id: String, _ work: OperationWork, bridge: ProgressBridge, token: CancellationToken, pace: Double?,
                 done: @escaping @Sendable (ExecutionReport) -> Void) {
         let thread = Thread { [self] in
+            // Computation yields to the servers: a GET answers in microseconds of CPU, and at
+            // equal priority it waits behind whole scheduler slices of the operations.
+            _ = ktrdr_nice_current_thread(Self.nice)
             let report = run(id, work, bridge: bridge, token: token, pace: pace)
             done(report)
             store.checkpoint()  // after the completion is reported

@@ -80,7 +80,7 @@ public final class OperationStore: Sendable {
                     CREATE INDEX IF NOT EXISTS operations_status ON operations(status);
                     CREATE TABLE IF NOT EXISTS result_files (
                         id TEXT PRIMARY KEY REFERENCES operations(id) ON DELETE CASCADE,
-                        summary TEXT NOT NULL, file TEXT NOT NULL, bytes INTEGER NOT NULL, sha256 TEXT NOT NULL);
+                        summary TEXT NOT NULL, file TEXT, data BLOB, bytes INTEGER NOT NULL, sha256 TEXT NOT NULL);
                     PRAGMA user_version = 2;
                     """)
             }
@@ -124,25 +124,31 @@ public final class OperationStore: Sendable {
         }
     }
 
-    /// Stores a completed backtest's result: the file is compressed and written (fsync,
-    /// rename) on the calling thread, then a small row that names it is inserted. A crash in
-    /// between leaves an unreferenced file, removed at the next start.
+    /// Compressed results up to this size stay in their row (a file and two fsyncs would cost
+    /// a tiny backtest more than computing it); larger ones go to a file.
+    static let inlineLimit = 64 << 10
+
+    /// Stores a completed backtest's result, compressed on the calling thread. A large one is
+    /// written to its file (fsync, rename) before a small row names it; a crash in between
+    /// leaves an unreferenced file, removed at the next start.
     public func saveResult(_ id: String, _ result: BacktestResult) throws {
         let summary = String(decoding: try Self.encoder.encode(ResultHeader(result)), as: UTF8.self)
         var tradesJSON = FastJSON(capacity: result.trades.count * 320)
         tradesJSON.array(result.trades) { $0.trade($1) }
         let bytes = try ResultFile.encode(tradesJSON: tradesJSON.bytes, curve: result.equityCurve)
+        let inline = bytes.count <= Self.inlineLimit
         let name = ResultFiles.name(id)
-        try files.write(name, bytes)
+        if !inline { try files.write(name, bytes) }
         do {
             try writes.sync {
                 _ = try writer.withLock { box in
-                    try box.db.query("INSERT OR REPLACE INTO result_files(id, summary, file, bytes, sha256) VALUES(?, ?, ?, ?, ?)",
-                                     [.text(id), .text(summary), .text(name), .int(Int64(bytes.count)), .text(ResultFile.sha256(bytes))])
+                    try box.db.query("INSERT OR REPLACE INTO result_files(id, summary, file, data, bytes, sha256) VALUES(?, ?, ?, ?, ?, ?)",
+                                     [.text(id), .text(summary), inline ? .null : .text(name), inline ? .blob(bytes) : .null,
+                                      .int(Int64(bytes.count)), .text(ResultFile.sha256(bytes))])
                 }
             }
         } catch {
-            files.remove(name)
+            if !inline { files.remove(name) }
             throw error
         }
     }
@@ -241,9 +247,16 @@ public final class OperationStore: Sendable {
 
     /// A result's header, trades (JSON) and curve, from its file or from a schema-1 row.
     private func stored(_ id: String) throws -> (header: String, trades: [UInt8], curve: EquityCurve)? {
-        if let row = try read({ try $0.query("SELECT summary, file, sha256 FROM result_files WHERE id = ?", [.text(id)]) }).first,
-           let summary = row[0].text, let name = row[1].text, let sha = row[2].text {
-            let contents = try ResultFile.decode(try files.read(name, sha256: sha), file: files.path(name))
+        if let row = try read({ try $0.query("SELECT summary, file, data, sha256 FROM result_files WHERE id = ?", [.text(id)]) }).first,
+           let summary = row[0].text, let sha = row[3].text {
+            let contents: ResultFile.Contents
+            if let name = row[1].text {
+                contents = try ResultFile.decode(try files.read(name, sha256: sha), file: files.path(name))
+            } else {
+                let bytes = row[2].blob ?? []
+                guard ResultFile.sha256(bytes) == sha else { throw SQLiteError(message: "\(path): result of \(id): checksum mismatch (the row is damaged)") }
+                contents = try ResultFile.decode(bytes, file: "\(path) (result of \(id))")
+            }
             return (summary, contents.tradesJSON, contents.curve)
         }
         let rows = try read { try $0.query("SELECT * FROM results WHERE id = ?", [.text(id)]) }

@@ -23,16 +23,45 @@ enum ResultFile {
     }
 
     static func encode(tradesJSON: [UInt8], curve: EquityCurve) throws(SQLiteError) -> [UInt8] {
+        guard let ctx = ZSTD_createCCtx() else { throw SQLiteError(message: "zstd: cannot create a context") }
+        defer { ZSTD_freeCCtx(ctx) }
+        ZSTD_CCtx_setParameter(ctx, ZSTD_c_compressionLevel, 1)
+        ZSTD_CCtx_setParameter(ctx, ZSTD_c_checksumFlag, 1)
+        let n = curve.equity.count
         var out = magic
-        out.reserveCapacity(curve.timestamps.count * 6 + tradesJSON.count / 4 + 256)
-        try section(&out, .trades, count: tradesJSON.count, tradesJSON)
-        try section(&out, .timestamps, count: curve.timestamps.count, shuffled(deltas(curve.timestamps)))
-        try section(&out, .equity, count: curve.equity.count, shuffled(xors(curve.equity)))
-        try section(&out, .position, count: curve.position.count, shuffled(xors(curve.position)))
-        if curve.drawdownPct != EquityCurve.drawdown(curve.equity) {
-            try section(&out, .drawdown, count: curve.drawdownPct.count, shuffled(xors(curve.drawdownPct)))
+        out.reserveCapacity(n * 2 + tradesJSON.count / 4 + 256)
+        // One plane buffer serves every column (transformed and byte-grouped in one pass), one
+        // scratch buffer every compressed section.
+        let room = ZSTD_compressBound(max(n * 8, tradesJSON.count))
+        var scratch = [UInt8](unsafeUninitializedCapacity: room) { _, c in c = room }
+        try section(&out, ctx, &scratch, .trades, count: tradesJSON.count, tradesJSON)
+        var planes = [UInt8](unsafeUninitializedCapacity: n * 8) { _, c in c = n * 8 }
+        curve.timestamps.withUnsafeBufferPointer { v in planes.withUnsafeMutableBufferPointer { transform(v, into: $0, xor: false) } }
+        try section(&out, ctx, &scratch, .timestamps, count: n, planes)
+        curve.equity.withUnsafeBufferPointer { v in planes.withUnsafeMutableBufferPointer { transform(v, into: $0, xor: true) } }
+        try section(&out, ctx, &scratch, .equity, count: n, planes)
+        curve.position.withUnsafeBufferPointer { v in planes.withUnsafeMutableBufferPointer { transform(v, into: $0, xor: true) } }
+        try section(&out, ctx, &scratch, .position, count: n, planes)
+        if !EquityCurve.isDrawdown(curve.drawdownPct, of: curve.equity) {
+            curve.drawdownPct.withUnsafeBufferPointer { v in planes.withUnsafeMutableBufferPointer { transform(v, into: $0, xor: true) } }
+            try section(&out, ctx, &scratch, .drawdown, count: n, planes)
         }
         return out
+    }
+
+    /// Each value as its difference (integers) or XOR (doubles' bit patterns) with the previous
+    /// one, byte k of value i stored at `k * count + i`.
+    private static func transform<T>(_ v: UnsafeBufferPointer<T>, into out: UnsafeMutableBufferPointer<UInt8>, xor: Bool) {
+        let n = v.count
+        guard n > 0 else { return }
+        let bits = UnsafeRawBufferPointer(v).bindMemory(to: UInt64.self)
+        var previous: UInt64 = 0
+        for i in 0..<n {
+            let x = bits[i]
+            let d = xor ? x ^ previous : x &- previous
+            previous = x
+            for b in 0..<8 { out[b &* n &+ i] = UInt8(truncatingIfNeeded: d >> (UInt64(b) &* 8)) }
+        }
     }
 
     static func decode(_ bytes: [UInt8], file: String) throws(SQLiteError) -> Contents {
@@ -73,27 +102,18 @@ enum ResultFile {
 
     // MARK: Sections
 
-    private static func section(_ out: inout [UInt8], _ tag: Tag, count: Int, _ raw: [UInt8]) throws(SQLiteError) {
-        let compressed = try compress(raw)
+    /// Appends a section; `scratch` has room for the largest compressed section.
+    private static func section(_ out: inout [UInt8], _ ctx: OpaquePointer, _ scratch: inout [UInt8], _ tag: Tag, count: Int,
+                                _ raw: [UInt8]) throws(SQLiteError) {
+        let bound = ZSTD_compressBound(raw.count)
+        let written = scratch.withUnsafeMutableBufferPointer { o in
+            raw.withUnsafeBytes { ZSTD_compress2(ctx, o.baseAddress, min(bound, o.count), $0.baseAddress, raw.count) }
+        }
+        if ZSTD_isError(written) != 0 { throw SQLiteError(message: "zstd: \(String(cString: ZSTD_getErrorName(written)))") }
         out.append(tag.rawValue)
         append(&out, UInt64(count))
-        append(&out, UInt64(compressed.count))
-        out.append(contentsOf: compressed)
-    }
-
-    private static func compress(_ raw: [UInt8]) throws(SQLiteError) -> [UInt8] {
-        guard let ctx = ZSTD_createCCtx() else { throw SQLiteError(message: "zstd: cannot create a context") }
-        defer { ZSTD_freeCCtx(ctx) }
-        ZSTD_CCtx_setParameter(ctx, ZSTD_c_compressionLevel, 1)
-        ZSTD_CCtx_setParameter(ctx, ZSTD_c_checksumFlag, 1)
-        let bound = ZSTD_compressBound(raw.count)
-        var failure: String?
-        let out = [UInt8](unsafeUninitializedCapacity: bound) { buffer, n in
-            let written = raw.withUnsafeBytes { ZSTD_compress2(ctx, buffer.baseAddress, bound, $0.baseAddress, raw.count) }
-            if ZSTD_isError(written) != 0 { failure = String(cString: ZSTD_getErrorName(written)); n = 0 } else { n = written }
-        }
-        if let failure { throw SQLiteError(message: "zstd: \(failure)") }
-        return out
+        append(&out, UInt64(written))
+        scratch.withUnsafeBufferPointer { out.append(contentsOf: UnsafeBufferPointer(rebasing: $0[0..<written])) }
     }
 
     private static func decompress(_ bytes: [UInt8], _ offset: Int, _ length: Int, expected: Int, file: String) throws(SQLiteError) -> [UInt8] {
@@ -111,38 +131,14 @@ enum ResultFile {
 
     // MARK: Column transforms
 
-    static func deltas(_ v: [Int64]) -> [UInt64] {
-        var previous: Int64 = 0
-        return v.map { x in defer { previous = x }; return UInt64(bitPattern: x &- previous) }
-    }
-
     static func undoDeltas(_ v: [UInt64]) -> [Int64] {
         var previous: Int64 = 0
         return v.map { d in previous = previous &+ Int64(bitPattern: d); return previous }
     }
 
-    static func xors(_ v: [Double]) -> [UInt64] {
-        var previous: UInt64 = 0
-        return v.map { x in defer { previous = x.bitPattern }; return x.bitPattern ^ previous }
-    }
-
     static func undoXors(_ v: [UInt64]) -> [Double] {
         var previous: UInt64 = 0
         return v.map { d in previous ^= d; return Double(bitPattern: previous) }
-    }
-
-    /// Byte k of every value, then byte k+1 … (little-endian values, most significant last).
-    static func shuffled(_ v: [UInt64]) -> [UInt8] {
-        let n = v.count
-        return [UInt8](unsafeUninitializedCapacity: n * 8) { out, count in
-            v.withUnsafeBufferPointer { src in
-                for i in 0..<n {
-                    let x = src[i]
-                    for b in 0..<8 { out[b &* n &+ i] = UInt8(truncatingIfNeeded: x >> (UInt64(b) &* 8)) }
-                }
-            }
-            count = n * 8
-        }
     }
 
     static func unshuffled(_ bytes: [UInt8], count n: Int) -> [UInt64] {

@@ -46,6 +46,11 @@ extension ProgressBar {
     /// Draws the bar from an operation record (daemon-driven runs).
     func draw(_ r: OperationRecord) {
         let p = r.progress
+        if !r.status.isTerminal, p.context.phase == "loading_data" || p.itemsTotal == 0 {
+            let mb = { (n: Int?) in Format.fixed(Double(n ?? 0) / 1_048_576, 1) }
+            drawLine(force: false) { _ in "\(self.label) loading data \(mb(p.context.bytesDone))/\(mb(p.context.bytesTotal)) MB" }
+            return
+        }
         let time = p.context.currentDate.flatMap(UTCTime.parse)
         draw(BacktestProgress(barsDone: p.itemsProcessed, barsTotal: p.itemsTotal, currentTime: time ?? 0,
                               equity: 0, pnl: p.context.currentPnl ?? 0, tradesClosed: p.context.totalTrades ?? 0, winningTrades: 0),

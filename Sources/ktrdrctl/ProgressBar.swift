@@ -5,7 +5,7 @@ import Synchronization
 /// Redraws at most 10 times a second; the engine's sink call is otherwise a clock read.
 final class ProgressBar: Sendable {
     private let enabled: Bool
-    private let label: String
+    let label: String
     private let started = KtrdrStdio.now()
     private let lastDraw = Mutex<Double>(0)
 
@@ -20,6 +20,12 @@ final class ProgressBar: Sendable {
     }
 
     func draw(_ p: BacktestProgress, force: Bool) {
+        drawLine(force: force) { elapsed in Self.line(p, label: self.label, elapsed: elapsed) }
+    }
+
+    /// Redraws the line (rate-limited unless `force`); nothing when disabled (not a terminal).
+    func drawLine(force: Bool, _ text: (Double) -> String) {
+        guard enabled else { return }
         let now = KtrdrStdio.now()
         let due = lastDraw.withLock { last -> Bool in
             guard force || now - last >= 0.1 else { return false }
@@ -27,7 +33,7 @@ final class ProgressBar: Sendable {
             return true
         }
         guard due else { return }
-        KtrdrStdio.writeStderr("\r\u{1B}[2K" + Self.line(p, label: label, elapsed: now - started))
+        KtrdrStdio.writeStderr("\r\u{1B}[2K" + text(now - started))
     }
 
     func finish() {
@@ -41,7 +47,7 @@ final class ProgressBar: Sendable {
         let rate = elapsed > 0 ? Double(p.barsDone) / elapsed : 0
         let eta = rate > 0 ? Double(p.barsTotal - p.barsDone) / rate : 0
         return "\(label) \(bar) \(Format.fixed(p.fraction * 100, 1))%  \(Format.grouped(p.barsDone))/\(Format.grouped(p.barsTotal)) bars  "
-            + "\(UTCTime.short(p.currentTime))  P&L \(Format.signedMoney(p.pnl))  trades \(p.tradesClosed)  "
+            + "\(p.barsDone == 0 ? "—" : UTCTime.short(p.currentTime))  P&L \(Format.signedMoney(p.pnl))  trades \(p.tradesClosed)  "
             + "\(Format.rate(rate)) bars/s  ETA \(Format.fixed(eta, 1))s"
     }
 }

@@ -64,10 +64,18 @@ final class StoreTests: XCTestCase {
         let store = try OperationStore(path: dir + "/ktrdr.db")
         let r = Self.record(.running)
         try store.save(r)
-        let curve = Self.curve(20_000)
+        let curve = Self.curve(100_000)
         let result = BacktestResult(strategy: "s", symbol: "X", timeframe: "1m", start: "a", end: "b", bars: curve.equity.count, warmupBars: 0,
                                     settings: ExecutionSettings(), metrics: .zero, trades: [], equityCurve: curve)
         try store.saveResult(r.operationId, result)
+        // A small result stays in its row: no file, the same bits back.
+        let small = Self.record(.running)
+        try store.save(small)
+        var tiny = result
+        tiny.equityCurve = Self.curve(500)
+        try store.saveResult(small.operationId, tiny)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/results/" + ResultFiles.name(small.operationId)))
+        XCTAssertEqual(try XCTUnwrap(try store.result(small.operationId)).equityCurve, tiny.equityCurve)
         let file = dir + "/results/" + ResultFiles.name(r.operationId)
         let size = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: file)[.size] as? Int)
         XCTAssertLessThan(size, curve.equity.count * 32 / 3, "compressed below a third of the raw columns")
@@ -146,7 +154,7 @@ final class StoreTests: XCTestCase {
         let store = try OperationStore(path: dir + "/ktrdr.db")
         let old = Self.record(.completed), recent = Self.record(.completed, created: "2999-01-01T00:00:00.000Z")
         let result = BacktestResult(strategy: "s", symbol: "X", timeframe: "1m", start: "a", end: "b", bars: 10, warmupBars: 0,
-                                    settings: ExecutionSettings(), metrics: .zero, trades: [], equityCurve: Self.curve(10))
+                                    settings: ExecutionSettings(), metrics: .zero, trades: [], equityCurve: Self.curve(100_000))
         for r in [old, recent] {
             try store.save(r)
             try store.saveResult(r.operationId, result)

@@ -15,4 +15,8 @@ struct ktrdr_ucred {
 };
 #endif
 
+/// Sets the niceness of the calling thread only (Linux: threads are scheduled one by one).
+/// Returns 0, or -1 with errno set.
+int ktrdr_nice_current_thread(int nice);
+
 #endif

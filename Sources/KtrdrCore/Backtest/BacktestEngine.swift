@@ -204,6 +204,18 @@ public struct EquityCurve: Sendable, Equatable, Codable {
         }
     }
 
+    /// Whether `drawdown` is exactly `drawdown(equity)`, bit for bit (checked without a copy).
+    public static func isDrawdown(_ drawdown: [Double], of equity: [Double]) -> Bool {
+        guard drawdown.count == equity.count else { return false }
+        var peak = -Double.infinity, scale = 0.0
+        for t in equity.indices {
+            let value = equity[t]
+            if value > peak { peak = value; scale = peak > 0 ? 100 / peak : 0 }
+            if ((peak - value) * scale).bitPattern != drawdown[t].bitPattern { return false }
+        }
+        return true
+    }
+
     public init(timestamps: [Int64], equity: [Double], drawdownPct: [Double], position: [Double]) {
         self.timestamps = timestamps
         self.equity = equity
