@@ -34,6 +34,9 @@ let package = Package(
         ),
         // libc tuning that Swift's Glibc module does not expose (mallopt).
         .target(name: "CKtrdrSupport"),
+        // The wire model: records, requests, responses, errors with their codes. Server and
+        // client share it; it depends on the core only (no SQLite, no dlopen, no crypto).
+        .target(name: "KtrdrAPI", dependencies: ["KtrdrCore"]),
         // The system SQLite (Debian: libsqlite3-dev).
         .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         // The system zstd (Debian: libzstd-dev): result files.
@@ -47,13 +50,13 @@ let package = Package(
         // Host side: dlopen, checks, hot reload, models directory, training pipeline.
         .target(
             name: "KtrdrPlugins",
-            dependencies: ["KtrdrCore", "KtrdrPluginABI", .product(name: "Logging", package: "swift-log"),
+            dependencies: ["KtrdrCore", "KtrdrAPI", "KtrdrPluginABI", .product(name: "Logging", package: "swift-log"),
                            .product(name: "Crypto", package: "swift-crypto")]
         ),
         // Operations: records, SQLite store, runner, progress bridge, cancellation.
         .target(
             name: "KtrdrOperations",
-            dependencies: ["KtrdrCore", "KtrdrPlugins", "CSQLite", "CZstd", "CKtrdrSupport", .product(name: "Logging", package: "swift-log"),
+            dependencies: ["KtrdrCore", "KtrdrAPI", "KtrdrPlugins", "CSQLite", "CZstd", "CKtrdrSupport", .product(name: "Logging", package: "swift-log"),
                            .product(name: "Crypto", package: "swift-crypto")]
         ),
         // Strategy plugins. `-z nodelete`: Swift code must never be unmapped (see PluginHost).
@@ -75,7 +78,7 @@ let package = Package(
         .target(
             name: "KtrdrServer",
             dependencies: [
-                "KtrdrOperations", "CKtrdrSupport",
+                "KtrdrAPI", "KtrdrOperations", "CKtrdrSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -85,11 +88,11 @@ let package = Package(
             ]
         ),
         // The client side of the control protocol and the HTTP API (used by ktrdrctl).
-        .target(name: "KtrdrClient", dependencies: ["KtrdrCore", "KtrdrOperations"]),
+        .target(name: "KtrdrClient", dependencies: ["KtrdrCore", "KtrdrAPI"]),
         .executableTarget(
             name: "ktrdrd",
             dependencies: [
-                "KtrdrServer", "KtrdrPlugins",
+                "KtrdrServer", "KtrdrAPI", "KtrdrPlugins",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -97,14 +100,14 @@ let package = Package(
         .executableTarget(
             name: "ktrdrctl",
             dependencies: [
-                "KtrdrCore", "KtrdrClient", "KtrdrPlugins",
+                "KtrdrCore", "KtrdrAPI", "KtrdrClient", "KtrdrPlugins", "KtrdrOperations",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
             name: "ktrdr-bench",
             dependencies: [
-                "KtrdrCore", "KtrdrOperations", "KtrdrStrategies", "KtrdrPlugins",
+                "KtrdrCore", "KtrdrAPI", "KtrdrOperations", "KtrdrStrategies", "KtrdrPlugins",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -113,10 +116,10 @@ let package = Package(
             dependencies: ["KtrdrCore", "KtrdrStrategies"],
             exclude: ["Fixtures"]
         ),
-        .testTarget(name: "KtrdrPluginsTests", dependencies: ["KtrdrPlugins", "KtrdrCore"]),
+        .testTarget(name: "KtrdrPluginsTests", dependencies: ["KtrdrPlugins", "KtrdrAPI", "KtrdrCore"]),
         .testTarget(
             name: "KtrdrOperationsTests",
-            dependencies: ["KtrdrOperations", "KtrdrPlugins"]
+            dependencies: ["KtrdrOperations", "KtrdrAPI", "KtrdrPlugins"]
         ),
     ],
     cxxLanguageStandard: .cxx17

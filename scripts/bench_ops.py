@@ -65,12 +65,12 @@ class Daemon:
     def start(self, symbol="SYNTH", **p):
         return self.conn.call("backtest.start", dict(strategy_name="sma_crossover", symbol=symbol, timeframe="1m", **p))["operation_id"]
 
-    def wait(self, op):
+    def wait(self, op, poll=0.002):
         while True:
             r = self.conn.call("operation.get", {"operation_id": op})
             if r["status"] in ("completed", "failed", "cancelled"):
                 return r
-            time.sleep(0.002)
+            time.sleep(poll)
 
     def disk(self):
         total = 0
@@ -138,14 +138,14 @@ def concurrency(rows):
         for n in (1, 2, 4):
             rates = []
             for _ in range(5):
-                t = time.perf_counter()
                 ids = [d.start() for _ in range(n)]
-                recs = [d.wait(o) for o in ids]
+                recs = [d.wait(o, poll=0.02) for o in ids]
                 assert all(r["status"] == "completed" for r in recs), recs
-                rates.append(n / (time.perf_counter() - t))
+                # the daemon's own clock: first submitted to last stored (polling adds nothing)
+                rates.append(n / (max(secs(r["completed_at"]) for r in recs) - min(secs(r["created_at"]) for r in recs)))
             rate = statistics.median(rates)
             base = base or rate
-            rows.append((f"{n} concurrent 1M-bar backtests, cache warm: submit to stored result (median of 5)", f"{rate:.2f} backtests/s",
+            rows.append((f"{n} concurrent 1M-bar backtests, cache warm: first submitted to last stored, daemon clock (median of 5)", f"{rate:.2f} backtests/s",
                          f"{rate / base:.2f}x one"))
         # growth per stored result
         before = d.disk()

@@ -1,6 +1,6 @@
 import Foundation
+import KtrdrAPI
 import KtrdrCore
-import KtrdrOperations
 
 /// An error reported by the daemon (or by the transport), with its stable code.
 public struct ClientError: Error, CustomStringConvertible, Sendable {

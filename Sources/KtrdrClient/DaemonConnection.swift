@@ -2,9 +2,8 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import KtrdrAPI
 import KtrdrCore
-import KtrdrOperations
-import KtrdrPlugins
 
 /// What ktrdrctl asks of a daemon, over the control socket or over HTTP.
 public protocol DaemonConnection: AnyObject {
@@ -17,11 +16,10 @@ public protocol DaemonConnection: AnyObject {
     func watch(_ id: String, onUpdate: (OperationRecord) -> Void) throws -> OperationRecord
     func startTraining(_ params: [String: Any]) throws -> OperationRecord
     func plugins() throws -> PluginList
-    func reloadPlugins() throws -> PluginHost.ReloadReport
+    func reloadPlugins() throws -> PluginReloadReport
     func models() throws -> [ModelSummary]
 }
 
-struct Started: Decodable { var data: OperationRecord }
 
 /// A response body kept as bytes (decoded by `ResultReader`).
 struct RawBody: Decodable {
@@ -29,21 +27,20 @@ struct RawBody: Decodable {
     init(from decoder: Decoder) throws { throw ClientError(code: "internal", message: "RawBody is not decoded") }
     init(bytes: [UInt8]) { self.bytes = bytes }
 }
-struct Listed: Decodable { var operations: [OperationRecord] }
 
 extension ControlClient: DaemonConnection {
     public func startBacktest(_ params: [String: Any]) throws -> OperationRecord {
-        try call("backtest.start", params, as: Started.self).data
+        try call("backtest.start", params, as: StartedResponse.self).data
     }
     public func startTraining(_ params: [String: Any]) throws -> OperationRecord {
-        try call("training.start", params, as: Started.self).data
+        try call("training.start", params, as: StartedResponse.self).data
     }
     public func plugins() throws -> PluginList { try call("plugins.list", [:], as: PluginList.self) }
-    public func reloadPlugins() throws -> PluginHost.ReloadReport { try call("plugins.reload", [:], as: PluginHost.ReloadReport.self) }
+    public func reloadPlugins() throws -> PluginReloadReport { try call("plugins.reload", [:], as: PluginReloadReport.self) }
     public func models() throws -> [ModelSummary] { try call("models.list", [:], as: [ModelSummary].self) }
     public func operation(_ id: String) throws -> OperationRecord { try call("operation.get", ["operation_id": id], as: OperationRecord.self) }
     public func cancel(_ id: String) throws -> OperationRecord { try call("operation.cancel", ["operation_id": id], as: OperationRecord.self) }
-    public func list(_ params: [String: Any]) throws -> [OperationRecord] { try call("operations.list", params, as: Listed.self).operations }
+    public func list(_ params: [String: Any]) throws -> [OperationRecord] { try call("operations.list", params, as: OperationList.self).operations }
     public func results(_ id: String, equityCurve: Bool) throws -> BacktestResult {
         let line = try rawReply("operation.results", ["operation_id": id, "equity_curve": equityCurve])
         return try ResultReader.decode(Array(line), member: "result")
@@ -62,8 +59,6 @@ public final class HTTPConnection: DaemonConnection {
         base = u
         self.token = token
     }
-
-    struct Envelope<T: Decodable>: Decodable { var data: T }
 
     func request<T: Decodable>(_ method: String, _ path: String, body: [String: Any]? = nil, as: T.Type) throws -> T {
         let root = base.absoluteString.hasSuffix("/") ? String(base.absoluteString.dropLast()) : base.absoluteString
@@ -97,17 +92,17 @@ public final class HTTPConnection: DaemonConnection {
     }
 
     public func startBacktest(_ params: [String: Any]) throws -> OperationRecord {
-        try request("POST", "api/v1/backtests/start", body: params, as: Started.self).data
+        try request("POST", "api/v1/backtests/start", body: params, as: StartedResponse.self).data
     }
     public func operation(_ id: String) throws -> OperationRecord {
         try request("GET", "api/v1/operations/\(id)", as: Envelope<OperationRecord>.self).data
     }
     public func startTraining(_ params: [String: Any]) throws -> OperationRecord {
-        try request("POST", "api/v1/trainings/start", body: params, as: Started.self).data
+        try request("POST", "api/v1/trainings/start", body: params, as: StartedResponse.self).data
     }
     public func plugins() throws -> PluginList { try request("GET", "api/v1/plugins", as: Envelope<PluginList>.self).data }
-    public func reloadPlugins() throws -> PluginHost.ReloadReport {
-        try request("POST", "api/v1/plugins/reload", as: Envelope<PluginHost.ReloadReport>.self).data
+    public func reloadPlugins() throws -> PluginReloadReport {
+        try request("POST", "api/v1/plugins/reload", as: Envelope<PluginReloadReport>.self).data
     }
     public func models() throws -> [ModelSummary] { try request("GET", "api/v1/models", as: Envelope<[ModelSummary]>.self).data }
     public func cancel(_ id: String) throws -> OperationRecord {
@@ -117,7 +112,7 @@ public final class HTTPConnection: DaemonConnection {
         var path = "api/v1/operations"
         let query = params.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: "&")
         if !query.isEmpty { path += "?" + query }
-        return try request("GET", path, as: Envelope<Listed>.self).data.operations
+        return try request("GET", path, as: Envelope<OperationList>.self).data.operations
     }
     public func results(_ id: String, equityCurve: Bool) throws -> BacktestResult {
         let body = try request("GET", "api/v1/operations/\(id)/results?equity_curve=\(equityCurve)", as: RawBody.self)

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import KtrdrAPI
 import KtrdrCore
 
 /// A backtest as it can be sent anywhere: the strategy's text (not a path that may change),

@@ -1,4 +1,5 @@
 import Foundation
+import KtrdrAPI
 import KtrdrCore
 
 /// Answers a start call's data checks from a few reads of the file instead of parsing it:

@@ -1,5 +1,6 @@
 import CKtrdrSupport
 import Foundation
+import KtrdrAPI
 import KtrdrCore
 import KtrdrPlugins
 import Logging

@@ -1,4 +1,5 @@
 import Foundation
+import KtrdrAPI
 import KtrdrCore
 import KtrdrPlugins
 import Logging
@@ -121,7 +122,7 @@ public actor OperationManager {
         var progress = OperationProgress()
         progress.itemsTotal = items
         let record = OperationRecord(operationId: OperationRecord.newId(type: type), operationType: type, status: .pending,
-                                     createdAt: Clock.isoNow(), progress: progress, metadata: metadata)
+                                     createdAt: RecordTime.isoNow(), progress: progress, metadata: metadata)
         do { try await store.saveAsync(record) } catch {
             logger.error("operation refused: its record could not be written", metadata: ["error": "\(error)"])
             throw ApiError.storeUnavailable(error)
@@ -146,7 +147,7 @@ public actor OperationManager {
             let id = pending.removeFirst()
             guard var op = live[id], op.record.status == .pending else { continue }
             op.record.status = .running
-            op.record.startedAt = Clock.isoNow()
+            op.record.startedAt = RecordTime.isoNow()
             op.record.progress.currentStep = "Starting"
             live[id] = op
             persist(op.record)
@@ -168,8 +169,8 @@ public actor OperationManager {
             op.record.metadata.warmupBars = warmup
             op.record.progress.itemsTotal = max(op.record.progress.itemsTotal, bars)
         }
-        op.record.completedAt = Clock.iso(report.finishedAt)
-        op.record.durationSeconds = Clock.seconds(op.record.completedAt).flatMap { end in Clock.seconds(op.record.startedAt).map { end - $0 } }
+        op.record.completedAt = RecordTime.iso(report.finishedAt)
+        op.record.durationSeconds = RecordTime.seconds(op.record.completedAt).flatMap { end in RecordTime.seconds(op.record.startedAt).map { end - $0 } }
         switch report.outcome {
         case let .success(.training(result)):
             op.record.status = .completed
@@ -231,7 +232,7 @@ public actor OperationManager {
             pending.removeAll { $0 == id }
             live[id] = nil
             op.record.status = .cancelled
-            op.record.completedAt = Clock.isoNow()
+            op.record.completedAt = RecordTime.isoNow()
             op.record.error = OperationError(code: "cancelled", message: "cancelled while pending")
             persist(op.record)
             for waiter in (finishWaiters.removeValue(forKey: id) ?? [:]).values { waiter.resume() }

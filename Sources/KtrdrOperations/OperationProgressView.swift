@@ -1,4 +1,5 @@
 import Foundation
+import KtrdrAPI
 import KtrdrCore
 
 /// What a live operation's progress looks like to clients, from its bridge.
@@ -26,7 +27,7 @@ extension OperationManager {
         p.context.currentPnl = latest.pnl
         p.context.totalTrades = latest.tradesClosed
         p.context.winRate = latest.tradesClosed > 0 ? Double(latest.winningTrades) / Double(latest.tradesClosed) : nil
-        if latest.barsDone < latest.barsTotal, let started = Clock.seconds(op.record.startedAt) {
+        if latest.barsDone < latest.barsTotal, let started = RecordTime.seconds(op.record.startedAt) {
             let elapsed = Date().timeIntervalSince1970 - started
             if elapsed > 0 { p.context.barsPerSecond = Double(latest.barsDone) / elapsed }
         }

@@ -1,4 +1,5 @@
 import Foundation
+import KtrdrAPI
 import KtrdrCore
 
 /// Reads: live operations and records not yet confirmed by the store come from the actor's
@@ -24,8 +25,10 @@ extension OperationManager {
     public nonisolated func get(_ id: String) async throws(ApiError) -> OperationRecord {
         guard OperationRecord.isValidId(id) else { throw .notFound("unknown operation id '\(id.prefix(80))'", code: "operation_not_found") }
         if let r = await memoryRecord(id) { return r }
-        let store = self.store
-        let stored = try await Self.fromStore { try store.record(id) }
+        // One small row from the page cache on a read connection of its own: read here, as a
+        // hop to another thread would cost more than the read (and wait for a core under load).
+        let stored: OperationRecord?
+        do { stored = try store.record(id) } catch { throw ApiError(status: 500, code: "store_error", message: "store: \(error)") }
         guard let stored else { throw .notFound("operation '\(id)' not found", code: "operation_not_found") }
         return stored
     }

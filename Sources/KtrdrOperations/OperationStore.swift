@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import KtrdrAPI
 import KtrdrCore
 import Synchronization
 
@@ -159,7 +160,7 @@ public final class OperationStore: Sendable {
         for var r in records {
             let was = r.status
             r.status = .failed
-            r.completedAt = Clock.isoNow()
+            r.completedAt = RecordTime.isoNow()
             r.error = OperationError(code: "interrupted", message: "the daemon stopped while this operation was \(was.rawValue)")
             try save(r)
         }
@@ -170,7 +171,7 @@ public final class OperationStore: Sendable {
     @discardableResult
     public func applyRetention(days: Int) throws -> Int {
         guard days > 0 else { return 0 }
-        let cutoff = Clock.iso(Date(timeIntervalSinceNow: -Double(days) * 86_400))
+        let cutoff = RecordTime.iso(Date(timeIntervalSinceNow: -Double(days) * 86_400))
         let old = "SELECT id FROM operations WHERE created_at < ? AND status IN ('completed','failed','cancelled')"
         let (count, names) = try writes.sync {
             try writer.withLock { box in

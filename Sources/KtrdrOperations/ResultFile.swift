@@ -1,6 +1,7 @@
 import CZstd
 import Crypto
 import Foundation
+import KtrdrAPI
 import KtrdrCore
 
 /// The large parts of a completed backtest (trades, equity curve) as one compressed file

@@ -1,4 +1,5 @@
 import Foundation
+import KtrdrAPI
 import KtrdrCore
 import KtrdrOperations
 import KtrdrPlugins
@@ -142,49 +143,3 @@ public struct ApiService: Sendable {
     }
 }
 
-/// Response of a start call (SYSTEM.md §3): the fields at the top level, the record in `data`.
-public struct StartedResponse: Codable, Sendable {
-    public var success = true
-    public var operationId: String
-    public var status: String
-    public var message: String
-    public var symbol: String
-    public var timeframe: String
-    public var mode: String
-    public var data: OperationRecord
-}
-
-public struct OperationList: Codable, Sendable {
-    public var operations: [OperationRecord]
-    public var totalCount: Int
-    public var limit: Int
-    public var offset: Int
-}
-
-public struct MetricsPage: Codable, Sendable {
-    public var operationId: String
-    public var operationType: String
-    public var status: String
-    public var metrics: [String: [BarSample]]
-    /// Pass as `cursor` to continue.
-    public var cursor: Int
-}
-
-public struct StrategyInfo: Codable, Sendable {
-    public var name: String
-    public var version: String?
-    public var description: String?
-    public var plugin: String?
-    public var symbols: [String]
-    public var timeframes: [String]
-    public var valid: Bool
-    public var problems: [String]?
-}
-
-public struct Health: Codable, Sendable {
-    public var status: String
-    public var version: String
-    public var running: Int
-    public var pending: Int
-    public var capacity: Int
-}

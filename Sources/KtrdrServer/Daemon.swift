@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import KtrdrAPI
 import KtrdrCore
 import KtrdrOperations
 import KtrdrPlugins

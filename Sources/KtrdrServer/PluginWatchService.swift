@@ -1,3 +1,4 @@
+import KtrdrAPI
 import KtrdrPlugins
 import Logging
 import ServiceLifecycle

@@ -1,3 +1,4 @@
+import KtrdrAPI
 import KtrdrCore
 
 /// A self-contained HTML page with an SVG chart: equity on top, drawdown below, trade

@@ -1,4 +1,5 @@
 import ArgumentParser
+import KtrdrAPI
 import KtrdrCore
 
 /// `ktrdrctl`: the command-line client of ktrdrd.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KtrdrAPI
 import KtrdrCore
 import KtrdrPlugins
 import Logging

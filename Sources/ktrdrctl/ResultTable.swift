@@ -1,3 +1,4 @@
+import KtrdrAPI
 import KtrdrCore
 
 /// The human-readable result of a backtest: header, metrics table, and trades.

@@ -1,4 +1,5 @@
 import Foundation
+import KtrdrAPI
 import KtrdrCore
 import XCTest
 

@@ -1,4 +1,5 @@
 import Foundation
+import KtrdrAPI
 import KtrdrCore
 import KtrdrPluginABI
 import Synchronization
@@ -34,41 +35,3 @@ public final class LoadedPlugin: Sendable {
     public var operations: [String] { users.withLock { $0.sorted() } }
 }
 
-/// A plugin as `plugins list` shows it.
-public struct PluginStatus: Sendable, Codable, Equatable {
-    public var name: String
-    public var kind: String
-    public var version: String
-    public var abi: String
-    public var buildSignature: String
-    public var file: String
-    public var generation: Int
-    public var loadedAt: String
-    /// True for the generation new operations get.
-    public var current: Bool
-    public var operations: [String]
-}
-
-/// A plugin file that failed its checks, with why.
-public struct PluginProblem: Sendable, Codable, Equatable {
-    public var file: String
-    /// The plugin name its descriptor claims, when readable.
-    public var name: String?
-    public var message: String
-}
-
-/// `plugins list`: every loaded generation and every refused file.
-public struct PluginList: Codable, Sendable {
-    /// The ABI this daemon speaks.
-    public var abi: String
-    public var directory: String
-    public var plugins: [PluginStatus]
-    public var problems: [PluginProblem]
-
-    public init(abi: String, directory: String, plugins: [PluginStatus], problems: [PluginProblem]) {
-        self.abi = abi
-        self.directory = directory
-        self.plugins = plugins
-        self.problems = problems
-    }
-}

@@ -1,4 +1,5 @@
 import Foundation
+import KtrdrAPI
 import KtrdrCore
 import KtrdrPluginABI
 import Logging
@@ -33,11 +34,7 @@ public final class PluginHost: Sendable {
     }
 
     /// What one scan did.
-    public struct ReloadReport: Sendable, Codable, Equatable {
-        public var loaded: [PluginStatus]
-        public var unchanged: [String]
-        public var problems: [PluginProblem]
-    }
+    public typealias ReloadReport = PluginReloadReport
 
     public init(directory: String, modelThreads: Int = 1,
                 logger: Logger = Logger(label: "ktrdrd.plugins"), onDemand: Bool = false) {

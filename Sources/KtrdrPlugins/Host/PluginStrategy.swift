@@ -1,3 +1,4 @@
+import KtrdrAPI
 import KtrdrCore
 import KtrdrPluginABI
 

@@ -1,4 +1,5 @@
 import Foundation
+import KtrdrAPI
 import KtrdrCore
 
 /// Turns a validated strategy file into a running implementation: the current generation

@@ -1,4 +1,5 @@
 import Foundation
+import KtrdrAPI
 import KtrdrCore
 import Synchronization
 
@@ -114,21 +115,6 @@ public final class ModelStore: Sendable {
         default: "\(error)"
         }
     }
-}
-
-/// One model version as `models list` shows it.
-public struct ModelSummary: Codable, Sendable, Equatable {
-    public var path: String
-    public var strategy: String
-    public var version: Int?
-    public var symbol: String?
-    public var timeframe: String?
-    public var features: Int?
-    public var valAccuracy: Double?
-    public var testAccuracy: Double?
-    public var createdAt: String?
-    /// Set when metadata.json is missing or unreadable.
-    public var problem: String?
 }
 
 extension ModelStore {

@@ -1,3 +1,4 @@
+import KtrdrAPI
 import KtrdrCore
 
 /// Labelled feature rows in time order, and their train/validation/test split.

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import KtrdrAPI
 import KtrdrCore
 import KtrdrPluginABI
 
@@ -37,22 +38,6 @@ public struct TrainingJob: Sendable {
         self.dataPath = dataPath
         self.plugin = try plugins.plugin(named: modelPlugin, kind: .model)
     }
-}
-
-/// One epoch's figures, as training reports them.
-public struct EpochReport: Sendable, Codable, Equatable {
-    public var epoch: Int
-    public var epochs: Int
-    public var loss: Double
-    public var trainAccuracy: Double
-    public var valAccuracy: Double
-}
-
-/// What a finished training wrote.
-public struct TrainingOutcome: Sendable, Codable, Equatable {
-    public var modelPath: String
-    public var version: Int
-    public var metadata: ModelMetadata
 }
 
 /// Features (the same `FeatureBuilder` inference uses), zigzag labels, a chronological

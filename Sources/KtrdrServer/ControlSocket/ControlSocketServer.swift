@@ -1,5 +1,6 @@
 import CKtrdrSupport
 import Foundation
+import KtrdrAPI
 import KtrdrCore
 import KtrdrOperations
 import Logging
@@ -15,20 +16,6 @@ public struct DaemonControl: Sendable {
         self.status = status
         self.shutdown = shutdown
     }
-}
-
-public struct DaemonStatus: Codable, Sendable {
-    public var version: String
-    public var pid: Int32
-    public var startedAt: String
-    public var uptimeSeconds: Double
-    public var home: String
-    public var socket: String
-    public var http: String
-    public var database: String
-    public var running: Int
-    public var pending: Int
-    public var capacity: Int
 }
 
 /// The JSON-lines control protocol on a Unix socket (SYSTEM.md §3), mode 0600.

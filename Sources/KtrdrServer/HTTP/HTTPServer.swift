@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import KtrdrAPI
 import KtrdrCore
 import KtrdrOperations
 import Logging
@@ -127,13 +128,6 @@ public enum HTTPServer {
         let data = (try? ResultJSON.encoder().encode(ErrorEnvelope(error))) ?? Data("{\"success\":false}".utf8)
         return Response(status: .init(code: error.status), headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(data: data)))
     }
-}
-
-/// `{success: true, data}`.
-public struct Envelope<T: Encodable>: Encodable {
-    public var success = true
-    public var data: T
-    public init(data: T) { self.data = data }
 }
 
 /// `{success: false, error: {code, message, details}}`.

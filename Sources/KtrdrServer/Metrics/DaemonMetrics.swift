@@ -1,3 +1,4 @@
+import KtrdrAPI
 import KtrdrOperations
 import Prometheus
 

@@ -1,6 +1,5 @@
 import Foundation
 import KtrdrCore
-import KtrdrPlugins
 
 /// What an operation does.
 public enum OperationType: String, Codable, Sendable, CaseIterable {
@@ -99,6 +98,18 @@ public struct OperationMetadata: Codable, Sendable, Equatable {
     public var trainingResult: TrainingOutcome?
     /// Training: every epoch's figures so far.
     public var epochs: [EpochReport]?
+
+    public init(parameters: BacktestParameters, mode: String = "local", bars: Int? = nil, warmupBars: Int? = nil, dataFile: String? = nil, strategySha256: String? = nil, plugin: PluginUse? = nil, trainingResult: TrainingOutcome? = nil, epochs: [EpochReport]? = nil) {
+        self.parameters = parameters
+        self.mode = mode
+        self.bars = bars
+        self.warmupBars = warmupBars
+        self.dataFile = dataFile
+        self.strategySha256 = strategySha256
+        self.plugin = plugin
+        self.trainingResult = trainingResult
+        self.epochs = epochs
+    }
 }
 
 /// Which code and model an operation ran on: hot reload makes this a per-operation fact.
@@ -109,6 +120,15 @@ public struct PluginUse: Codable, Sendable, Equatable {
     public var file: String
     public var modelPath: String?
     public var modelVersion: Int?
+
+    public init(name: String, version: String, generation: Int, file: String, modelPath: String? = nil, modelVersion: Int? = nil) {
+        self.name = name
+        self.version = version
+        self.generation = generation
+        self.file = file
+        self.modelPath = modelPath
+        self.modelVersion = modelVersion
+    }
 }
 
 /// One operation, as stored and as served (SYSTEM.md §2 field names).
@@ -142,6 +162,21 @@ public struct OperationRecord: Codable, Sendable, Equatable {
             ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x5F
         }
     }
+
+    public init(operationId: String, operationType: OperationType, status: OperationStatus, createdAt: String, startedAt: String? = nil, completedAt: String? = nil, durationSeconds: Double? = nil, progress: OperationProgress, metadata: OperationMetadata, resultSummary: Metrics? = nil, error: OperationError? = nil, parentId: String? = nil) {
+        self.operationId = operationId
+        self.operationType = operationType
+        self.status = status
+        self.createdAt = createdAt
+        self.startedAt = startedAt
+        self.completedAt = completedAt
+        self.durationSeconds = durationSeconds
+        self.progress = progress
+        self.metadata = metadata
+        self.resultSummary = resultSummary
+        self.error = error
+        self.parentId = parentId
+    }
 }
 
 /// A sampled point of a running backtest, for `GET /operations/{id}/metrics`.
@@ -151,18 +186,26 @@ public struct BarSample: Codable, Sendable, Equatable {
     public var equity: Double
     public var pnl: Double
     public var trades: Int
+
+    public init(bar: Int, date: String, equity: Double, pnl: Double, trades: Int) {
+        self.bar = bar
+        self.date = date
+        self.equity = equity
+        self.pnl = pnl
+        self.trades = trades
+    }
 }
 
-/// ISO-8601 UTC with fractional seconds for record timestamps.
-enum Clock {
-    static func isoNow() -> String { iso(Date()) }
-    static func iso(_ d: Date) -> String {
+/// ISO-8601 UTC with fractional seconds: the timestamps of records.
+public enum RecordTime {
+    public static func isoNow() -> String { iso(Date()) }
+    public static func iso(_ d: Date) -> String {
         let whole = Int64(d.timeIntervalSince1970.rounded(.down))
         let millis = Int((d.timeIntervalSince1970 - Double(whole)) * 1000)
         let base = UTCTime.iso(whole)
         return String(base.dropLast()) + String(format: ".%03dZ", millis)
     }
-    static func seconds(_ iso: String?) -> Double? {
+    public static func seconds(_ iso: String?) -> Double? {
         guard let iso, iso.count >= 20, let whole = UTCTime.parse(String(iso.prefix(19)) + "Z") else { return nil }
         let frac = iso.count > 20 ? Double("0" + iso.dropFirst(19).dropLast()) ?? 0 : 0
         return Double(whole) + frac

@@ -58,7 +58,7 @@ public struct ApiError: Error, Sendable, Equatable, CustomStringConvertible {
 
 extension ApiError {
     /// The store refused a write: 507 when the disk is full, 503 otherwise.
-    static func storeUnavailable(_ error: any Error) -> ApiError {
+    public static func storeUnavailable(_ error: any Error) -> ApiError {
         let text = "\(error)"
         let full = text.contains("disk is full") || text.contains("No space left")
         return ApiError(status: full ? 507 : 503, code: full ? "storage_full" : "store_unavailable",
