@@ -111,15 +111,23 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Repository and built-plugin discovery, shared by the test targets.
+        .target(name: "KtrdrTestSupport", path: "Tests/KtrdrTestSupport"),
         .testTarget(
             name: "KtrdrCoreTests",
-            dependencies: ["KtrdrCore", "KtrdrStrategies"],
+            dependencies: ["KtrdrCore", "KtrdrStrategies", "KtrdrTestSupport"],
             exclude: ["Fixtures"]
         ),
-        .testTarget(name: "KtrdrPluginsTests", dependencies: ["KtrdrPlugins", "KtrdrAPI", "KtrdrCore"]),
+        .testTarget(name: "KtrdrPluginsTests", dependencies: ["KtrdrPlugins", "KtrdrAPI", "KtrdrCore", "KtrdrTestSupport"]),
         .testTarget(
             name: "KtrdrOperationsTests",
-            dependencies: ["KtrdrOperations", "KtrdrAPI", "KtrdrPlugins"]
+            dependencies: ["KtrdrOperations", "KtrdrAPI", "KtrdrPlugins", "KtrdrTestSupport"]
+        ),
+        .testTarget(
+            name: "KtrdrServerTests",
+            dependencies: ["KtrdrServer", "KtrdrAPI", "KtrdrOperations", "KtrdrPlugins", "KtrdrTestSupport",
+                           .product(name: "HummingbirdTesting", package: "hummingbird"),
+                           .product(name: "NIOTestUtils", package: "swift-nio")]
         ),
     ],
     cxxLanguageStandard: .cxx17

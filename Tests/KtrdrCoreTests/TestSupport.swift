@@ -1,12 +1,12 @@
 import Foundation
 import KtrdrCore
 import KtrdrStrategies
+import KtrdrTestSupport
 import XCTest
 
 /// Paths inside the repository, found from this file's location.
 enum Repo {
-    static let root: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
+    static let root = URL(fileURLWithPath: TestPaths.root)
     static func path(_ relative: String) -> String { root.appendingPathComponent(relative).path }
     static func fixture(_ name: String) -> String { path("Tests/KtrdrCoreTests/Fixtures/\(name)") }
 

@@ -2,6 +2,7 @@ import Foundation
 import KtrdrAPI
 import KtrdrCore
 import KtrdrPlugins
+import KtrdrTestSupport
 import Logging
 import Synchronization
 import XCTest
@@ -11,13 +12,11 @@ import XCTest
 /// The operations layer against a real SQLite file and the real data and strategy files.
 final class OperationsTests: XCTestCase {
     var dir = ""
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    static let root = TestPaths.root
 
     /// The plugins `swift build` put next to this test binary (the daemon's default too).
     static let plugins: PluginHost = {
-        let here = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0]).deletingLastPathComponent().path
-        let dir = [here, root + "/.build/debug"].first { FileManager.default.fileExists(atPath: $0 + "/libktrdr_plugin_sma_crossover.so") } ?? here
-        let host = PluginHost(directory: dir)
+        let host = PluginHost(directory: TestPaths.builtPlugins)
         host.reload()
         return host
     }()

@@ -1,17 +1,15 @@
 import Foundation
 import KtrdrAPI
 import KtrdrCore
+import KtrdrTestSupport
 import XCTest
 
 @testable import KtrdrPlugins
 
 /// The host against the real plugin files `swift build` produced next to this test binary.
 final class PluginHostTests: XCTestCase {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-    static let built: String = {
-        let here = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0]).deletingLastPathComponent().path
-        return [here, root + "/.build/debug"].first { FileManager.default.fileExists(atPath: $0 + "/libktrdr_plugin_sma_crossover.so") } ?? here
-    }()
+    static let root = TestPaths.root
+    static let built = TestPaths.builtPlugins
 
     var dir = ""
 

@@ -170,8 +170,17 @@ struct TimingMiddleware<Context: RequestContext>: RouterMiddleware {
 /// Requires `Authorization: Bearer <token>` on every route but /health.
 struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
     let token: String
+
+    /// `Bearer <token>` (the scheme is case-insensitive, RFC 7235), compared in constant time.
+    static func authorized(_ header: String?, token: String) -> Bool {
+        guard let header, header.count > 7, header.prefix(7).lowercased() == "bearer " else { return false }
+        let given = Array(header.dropFirst(7).drop { $0 == " " }.utf8), wanted = Array(token.utf8)
+        var difference = UInt8(truncatingIfNeeded: given.count ^ wanted.count)
+        for i in 0..<wanted.count { difference |= wanted[i] ^ (i < given.count ? given[i] : 0) }
+        return difference == 0 && !wanted.isEmpty
+    }
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if request.uri.path == "/health" || request.headers[.authorization] == "Bearer \(token)" {
+        if request.uri.path == "/health" || Self.authorized(request.headers[.authorization], token: token) {
             return try await next(request, context)
         }
         return HTTPServer.errorResponse(ApiError(status: 401, code: "unauthorized", message: "missing or wrong bearer token"))
