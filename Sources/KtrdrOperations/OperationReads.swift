@@ -33,6 +33,21 @@ extension OperationManager {
         return stored
     }
 
+    /// The record as JSON: encoded from memory for a live one, the stored text otherwise (a
+    /// finished record is served without being decoded and encoded again).
+    public nonisolated func getJSON(_ id: String) async throws(ApiError) -> [UInt8] {
+        guard OperationRecord.isValidId(id) else { throw .notFound("unknown operation id '\(id.prefix(80))'", code: "operation_not_found") }
+        if let r = await memoryRecord(id) {
+            do { return [UInt8](try ResultJSON.encoder().encode(r)) } catch {
+                throw ApiError(status: 500, code: "internal_error", message: "record encoding failed: \(error)")
+            }
+        }
+        let stored: [UInt8]?
+        do { stored = try store.recordJSON(id) } catch { throw ApiError(status: 500, code: "store_error", message: "store: \(error)") }
+        guard let stored else { throw .notFound("operation '\(id)' not found", code: "operation_not_found") }
+        return stored
+    }
+
     public nonisolated func list(status: OperationStatus?, type: OperationType?, activeOnly: Bool, parentId: String? = nil,
                                  limit: Int, offset: Int) async throws(ApiError) -> (records: [OperationRecord], total: Int) {
         let store = self.store

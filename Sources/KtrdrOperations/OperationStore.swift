@@ -22,6 +22,10 @@ public final class OperationStore: Sendable {
     /// A connection that only checkpoints, so that a checkpoint never holds up a write.
     private let checkpointer: Mutex<SQLiteConnectionBox>
     private let writes = DispatchQueue(label: "ktrdr.store.writes", qos: .userInitiated)
+    /// Finished records never change: the most recent ones are kept decoded (a GET would
+    /// otherwise spend most of its time in JSON decoding).
+    private let finished = Mutex<(records: [String: (record: OperationRecord, json: [UInt8])], order: [String])>(([:], []))
+    static let finishedCacheSize = 4096
     let files: ResultFiles
     public let path: String
 
@@ -114,8 +118,20 @@ public final class OperationStore: Sendable {
         }
     }
 
+    private func remember(_ record: OperationRecord, json: [UInt8]) {
+        guard record.status.isTerminal else { return }
+        finished.withLock { f in
+            if f.records.updateValue((record, json), forKey: record.operationId) == nil { f.order.append(record.operationId) }
+            if f.order.count > Self.finishedCacheSize {
+                for id in f.order.prefix(f.order.count / 4) { f.records[id] = nil }
+                f.order.removeFirst(f.order.count / 4)
+            }
+        }
+    }
+
     private func write(_ record: OperationRecord) throws {
-        let json = String(decoding: try Self.encoder.encode(record), as: UTF8.self)
+        let bytes = [UInt8](try Self.encoder.encode(record))
+        let json = String(decoding: bytes, as: UTF8.self)
         _ = try writer.withLock { box in
             try box.db.query("""
                 INSERT INTO operations(id, type, status, created_at, record, parent_id) VALUES(?, ?, ?, ?, ?, ?)
@@ -123,6 +139,7 @@ public final class OperationStore: Sendable {
                 """, [.text(record.operationId), .text(record.operationType.rawValue), .text(record.status.rawValue),
                       .text(record.createdAt), .text(json), record.parentId.map { .text($0) } ?? .null])
         }
+        remember(record, json: bytes)
     }
 
     /// Compressed results up to this size stay in their row (a file and two fsyncs would cost
@@ -186,6 +203,7 @@ public final class OperationStore: Sendable {
             }
         }
         for name in names { files.remove(name) }
+        finished.withLock { $0 = ([:], []) }
         return count
     }
 
@@ -214,9 +232,22 @@ public final class OperationStore: Sendable {
     }
 
     public func record(_ id: String) throws -> OperationRecord? {
+        try stored(record: id)?.record
+    }
+
+    /// A stored record as the project's JSON (snake_case, sorted keys), ready to serve.
+    public func recordJSON(_ id: String) throws -> [UInt8]? {
+        try stored(record: id)?.json
+    }
+
+    private func stored(record id: String) throws -> (record: OperationRecord, json: [UInt8])? {
+        if let hit = finished.withLock({ $0.records[id] }) { return hit }
         let rows = try read { try $0.query("SELECT record FROM operations WHERE id = ?", [.text(id)]) }
         guard let text = rows.first?.first?.text else { return nil }
-        return try Self.decoder.decode(OperationRecord.self, from: Data(text.utf8))
+        let json = Array(text.utf8)
+        let record = try Self.decoder.decode(OperationRecord.self, from: Data(json))
+        remember(record, json: json)
+        return (record, json)
     }
 
     /// Newest first; `parentId` lists the children of one operation (a sweep's trials).

@@ -37,6 +37,9 @@ public struct ApiService: Sendable {
 
     public func operation(_ id: String) async throws(ApiError) -> OperationRecord { try await manager.get(id) }
 
+    /// `GET /operations/{id}` as ready-made JSON (the record, without the envelope).
+    public func operationJSON(_ id: String) async throws(ApiError) -> [UInt8] { try await manager.getJSON(id) }
+
     public func cancel(_ id: String) async throws(ApiError) -> OperationRecord { try await manager.cancel(id) }
 
     public func list(status: String?, type: String?, activeOnly: Bool, parentId: String? = nil, limit: Int, offset: Int) async throws(ApiError) -> OperationList {

@@ -43,7 +43,7 @@ public enum HTTPServer {
             }
         }
         api.get("operations/:id") { _, context in
-            await respond { Envelope(data: try await service.operation(context.parameters.get("id") ?? "")) }
+            await respondJSON { try await service.operationJSON(context.parameters.get("id") ?? "") }
         }
         api.delete("operations/:id") { _, context in
             await respond { Envelope(data: try await service.cancel(context.parameters.get("id") ?? "")) }
@@ -55,17 +55,9 @@ public enum HTTPServer {
             }
         }
         api.get("operations/:id/results") { request, context in
-            do {
+            await respondJSON {
                 let curve = try boolParameter(request.uri.queryParameters.get("equity_curve"), name: "equity_curve") ?? true
-                let json = try await service.resultJSON(context.parameters.get("id") ?? "", includeCurve: curve)
-                var buffer = ByteBuffer()
-                buffer.reserveCapacity(json.count + 32)
-                buffer.writeString("{\"success\":true,\"data\":")
-                buffer.writeBytes(json)
-                buffer.writeString("}")
-                return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: buffer))
-            } catch {
-                return errorResponse(error as? ApiError ?? ApiError(status: 500, code: "internal_error", message: "\(error)"))
+                return try await service.resultJSON(context.parameters.get("id") ?? "", includeCurve: curve)
             }
         }
         api.get("strategies") { _, _ in json(Envelope(data: service.strategies())) }
@@ -105,6 +97,21 @@ public enum HTTPServer {
         case "true", "1": return true
         case "false", "0": return false
         default: throw .badRequest("\(name): expected true or false, got '\(text.prefix(40))'")
+        }
+    }
+
+    /// Runs a handler that makes its JSON itself, and wraps it in the `{success, data}` envelope.
+    static func respondJSON(_ body: () async throws -> [UInt8]) async -> Response {
+        do {
+            let json = try await body()
+            var buffer = ByteBuffer()
+            buffer.reserveCapacity(json.count + 32)
+            buffer.writeString("{\"success\":true,\"data\":")
+            buffer.writeBytes(json)
+            buffer.writeString("}")
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: buffer))
+        } catch let error as ApiError { return errorResponse(error) } catch {
+            return errorResponse(ApiError(status: 500, code: "internal_error", message: "\(error)"))
         }
     }
 
