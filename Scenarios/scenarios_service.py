@@ -6,7 +6,7 @@ import sqlite3
 import subprocess
 import time
 
-from harness import KTRDRCTL, Daemon  # noqa: F401
+from harness import KTRDRCTL, CheckFailed, Daemon  # noqa: F401
 from scenarios import LONG, scenario
 
 
@@ -149,3 +149,75 @@ def s1(d):
     finally:
         proc.terminate()
         proc.wait(timeout=15)
+
+
+@scenario("X2", "Full disk: a start that cannot be recorded is refused; nothing accepted is lost")
+def x2(d):
+    d.check("runs as root (mounts a tmpfs)", os.geteuid() == 0, "uid 0", os.geteuid())
+    d.stop()  # this scenario runs its own ktrdrd, with its state on an 8 MB tmpfs
+    state = os.path.join(d.home, "state")
+    os.makedirs(state)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m,mode=700", "tmpfs", state], check=True)
+    out = open(os.path.join(d.home, "ktrdrd-x2.log"), "w")
+    filler = os.path.join(state, "filler")
+
+    def launch():
+        p = subprocess.Popen([os.path.join(os.path.dirname(KTRDRCTL), "ktrdrd"), "--home", state, "--http", f"127.0.0.1:{d.port}",
+                              "--data-dir", d.data, "--strategies-dir", d.strategies, "--models-dir", d.models, "--plugins-dir", d.plugins],
+                             stdout=out, stderr=out)
+        for _ in range(200):
+            try:
+                if d.healthy():
+                    return p
+            except Exception:
+                pass
+            time.sleep(0.05)
+        raise CheckFailed("ktrdrd on the tmpfs did not start")
+
+    def fill():
+        with open(filler, "ab") as f:
+            try:
+                while True:
+                    f.write(b"\0" * 65536)
+                    f.flush()
+            except OSError:
+                pass
+
+    proc = launch()
+    try:
+        first = d.start_backtest(strategy_name="sma_crossover", symbol="GOOG", timeframe="1d")
+        d.check("a backtest completes on the small disk", d.wait_status(first, ["completed", "failed"])["status"] == "completed", "completed",
+                d.operation(first))
+        fill()
+        status, body = d.curl("POST", "/api/v1/backtests/start", {"strategy_name": "sma_crossover", "symbol": "GOOG", "timeframe": "1d"})
+        code = body.get("error", {}).get("code") if isinstance(body, dict) else None
+        d.check("a start on a full disk is refused with 507 storage_full", status == 507 and code == "storage_full", "507 storage_full",
+                f"{status} {body}")
+        listed = d.curl("GET", "/api/v1/operations?limit=100")[1]["data"]["total_count"]
+        d.check("no operation exists for the refused start", listed == 1, 1, listed)
+        # Accepted with room, then the disk fills while it runs: its end must not be lost.
+        os.remove(filler)
+        paced = d.start_backtest(strategy_name="sma_crossover", symbol="EURUSD", timeframe="1h", pace_bars_per_second=4000)
+        time.sleep(0.3)
+        fill()
+        ended = d.wait_status(paced, ["completed", "failed", "cancelled"], timeout=30)
+        d.check("an operation that ends on a full disk is visible in a terminal state", ended["status"] in ("completed", "failed"),
+                "completed or failed", ended["status"])
+        os.remove(filler)
+        time.sleep(2.5)  # the daemon retries the record's write every 2 s
+        proc.terminate()
+        proc.wait(timeout=30)
+        proc = launch()
+        after = d.operation(paced)
+        d.check("after space returns and a restart, the operation is still there, ended",
+                after is not None and after["status"] in ("completed", "failed") and after["status"] == ended["status"],
+                ended["status"], after and (after["status"], after.get("error")))
+        d.check("the first result is intact", d.curl("GET", f"/api/v1/operations/{first}/results?equity_curve=false")[0] == 200, 200, "")
+        d.figure("ended on the full disk as", f"{ended['status']} {(ended.get('error') or {}).get('code', '')}".strip())
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        subprocess.run(["umount", state], check=False)
