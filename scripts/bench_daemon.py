@@ -23,6 +23,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_table import print_table  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 K = os.path.join(ROOT, ".build", "release", "ktrdrctl")
 
@@ -173,12 +176,7 @@ def main():
                          f"{engine_rate/1e6:.1f} M bars/s", f"{engine_rate/base_engine:.2f}x one"))
     finally:
         d.stop()
-    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
-    print(f"Machine: {cpu}, {os.cpu_count()} cores; {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC\n")
-    print("| measurement | value | note |")
-    print("|---|---:|---|")
-    for r in rows:
-        print(f"| {r[0]} | {r[1]} | {r[2]} |")
+    print_table(rows)
 
 
 if __name__ == "__main__":

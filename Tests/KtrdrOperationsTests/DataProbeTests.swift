@@ -1,6 +1,7 @@
 import Foundation
 import KtrdrAPI
 import KtrdrCore
+import KtrdrTestSupport
 import XCTest
 
 @testable import KtrdrOperations
@@ -9,10 +10,7 @@ import XCTest
 /// same error text, or none), on files with blank lines, CRLF and a BOM.
 final class DataProbeTests: XCTestCase {
     var dir = ""
-    override func setUp() {
-        dir = NSTemporaryDirectory() + "ktrdr-probe-\(UUID().uuidString)"
-        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    }
+    override func setUp() { dir = TestPaths.temporaryDirectory("ktrdr-probe") }
     override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
 
     func write(_ name: String, bars: Int, crlf: Bool = false, bom: Bool = false, blanks: Bool = false) throws -> (String, Bars) {
@@ -32,7 +30,7 @@ final class DataProbeTests: XCTestCase {
 
     func testProbeAnswersExactlyAsTheFullParse() throws {
         let config = try StrategyLoader.load(path: OperationsTests.root + "/strategies/sma_crossover.yaml")
-        var rng = SplitMix(11)
+        var rng = SplitMix64(seed: 11)
         for (name, crlf, bom, blanks) in [("A_1m.csv", false, false, false), ("B_1m.csv", true, true, true), ("C_1m.csv", false, false, true)] {
             let (path, all) = try write(name, bars: 3_000, crlf: crlf, bom: bom, blanks: blanks)
             let t0 = all.timestamps.first!, t1 = all.timestamps.last!

@@ -21,10 +21,7 @@ final class OperationsTests: XCTestCase {
         return host
     }()
 
-    override func setUp() {
-        dir = NSTemporaryDirectory() + "ktrdr-ops-\(UUID().uuidString)"
-        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    }
+    override func setUp() { dir = TestPaths.temporaryDirectory("ktrdr-ops") }
 
     override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
 
@@ -219,10 +216,7 @@ final class DataCacheTests: XCTestCase {
 
 final class DataCacheConcurrencyTests: XCTestCase {
     var dir = ""
-    override func setUp() {
-        dir = NSTemporaryDirectory() + "ktrdr-cache-\(UUID().uuidString)"
-        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    }
+    override func setUp() { dir = TestPaths.temporaryDirectory("ktrdr-cache") }
     override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
 
     func testConcurrentLoadsOfOneFileParseItOnce() throws {

@@ -1,6 +1,7 @@
 import Foundation
 import KtrdrAPI
 import KtrdrCore
+import KtrdrTestSupport
 import XCTest
 
 @testable import KtrdrOperations
@@ -10,10 +11,7 @@ import XCTest
 final class StoreTests: XCTestCase {
     var dir = ""
 
-    override func setUp() {
-        dir = NSTemporaryDirectory() + "ktrdr-store-\(UUID().uuidString)"
-        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    }
+    override func setUp() { dir = TestPaths.temporaryDirectory("ktrdr-store") }
 
     override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
 
@@ -27,7 +25,7 @@ final class StoreTests: XCTestCase {
 
     /// A curve with flat stretches, moves, irregular time steps, shorts and a negative zero.
     static func curve(_ n: Int, seed: UInt64 = 1) -> EquityCurve {
-        var rng = SplitMix(seed)
+        var rng = SplitMix64(seed: seed)
         var t: Int64 = 1_600_000_000, e = 100_000.0
         var times = [Int64](), equity = [Double](), position = [Double]()
         for i in 0..<n {
@@ -167,19 +165,6 @@ final class StoreTests: XCTestCase {
         FileManager.default.createFile(atPath: dir + "/results/.half.tmp", contents: Data([1]))
         _ = try OperationStore(path: dir + "/ktrdr.db")
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir + "/results"), [ResultFiles.name(recent.operationId)])
-    }
-}
-
-/// A small deterministic generator for test data.
-struct SplitMix {
-    var state: UInt64
-    init(_ seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

@@ -123,10 +123,10 @@ public struct SyntheticData: Sendable {
 }
 
 /// SplitMix64: small, fast, well-distributed, and identical on every platform.
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
+public struct SplitMix64: Sendable {
+    public var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -134,7 +134,7 @@ struct SplitMix64 {
         return z ^ (z >> 31)
     }
     /// Uniform in (0, 1).
-    mutating func uniform() -> Double { (Double(next() >> 11) + 0.5) * 0x1p-53 }
+    public mutating func uniform() -> Double { (Double(next() >> 11) + 0.5) * 0x1p-53 }
     /// Standard normal (Box-Muller, one of the pair).
-    mutating func normal() -> Double { (-2 * log(uniform())).squareRoot() * cos(2 * Double.pi * uniform()) }
+    public mutating func normal() -> Double { (-2 * log(uniform())).squareRoot() * cos(2 * Double.pi * uniform()) }
 }
