@@ -42,6 +42,11 @@ public struct ApiService: Sendable {
 
     public func cancel(_ id: String) async throws(ApiError) -> OperationRecord { try await manager.cancel(id) }
 
+    public func list(_ q: OperationsQuery) async throws(ApiError) -> OperationList {
+        try await list(status: q.status, type: q.operationType, activeOnly: q.activeOnly ?? false, parentId: q.parentId,
+                       limit: q.limit ?? 100, offset: q.offset ?? 0)
+    }
+
     public func list(status: String?, type: String?, activeOnly: Bool, parentId: String? = nil, limit: Int, offset: Int) async throws(ApiError) -> OperationList {
         var s: OperationStatus?, t: OperationType?
         if let status {
@@ -109,7 +114,8 @@ public struct ApiService: Sendable {
         return Health(status: "ok", version: version, running: running, pending: pending, capacity: manager.config.maxConcurrent)
     }
 
-    func decode<T: Decodable>(_ type: T.Type, from body: Data) throws(ApiError) -> T {
+    func decode<T: Decodable>(_ type: T.Type, from body: Data, emptyIsObject: Bool = false) throws(ApiError) -> T {
+        let body = emptyIsObject && body.isEmpty ? Data("{}".utf8) : body
         guard !body.isEmpty else { throw .badRequest("empty request body: expected a JSON object", code: "invalid_json") }
         do {
             return try ResultJSON.decoder().decode(T.self, from: body)
@@ -140,7 +146,9 @@ public struct ApiService: Sendable {
     static func typeName(_ t: Any.Type) -> String {
         switch t {
         case is String.Type, is String?.Type: "a string"
-        case is Double.Type, is Double?.Type, is Int.Type: "a number"
+        case is Double.Type, is Double?.Type: "a number"
+        case is Int.Type, is Int?.Type: "an integer"
+        case is Bool.Type, is Bool?.Type: "true or false"
         default: "\(t)"
         }
     }

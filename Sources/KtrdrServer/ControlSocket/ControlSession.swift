@@ -71,40 +71,32 @@ struct ControlSession: Sendable {
         }
     }
 
+    /// Each method's params decode into its typed request (`KtrdrAPI/Requests.swift`); a
+    /// missing or mistyped field is a `validation_error` naming it.
     func dispatch(_ method: String, params: [String: Any], id: RequestId, _ out: LineWriter) async throws {
-        func string(_ key: String) throws -> String {
-            guard let v = params[key] as? String else { throw ApiError.badRequest("params.\(key): expected a string", code: "validation_error") }
-            return v
-        }
-        func int(_ key: String, _ fallback: Int) throws -> Int {
-            guard let v = params[key] else { return fallback }
-            guard let n = v as? Int else { throw ApiError.badRequest("params.\(key): expected an integer", code: "validation_error") }
-            return n
-        }
+        let body = try JSONSerialization.data(withJSONObject: params)
+        func request<T: Decodable>(_ type: T.Type) throws(ApiError) -> T { try service.decode(type, from: body, emptyIsObject: true) }
         switch method {
         case "backtest.start":
-            let body = try JSONSerialization.data(withJSONObject: params)
             await out.send(Reply(id: id, result: try await service.startBacktest(body)))
         case "training.start":
-            let body = try JSONSerialization.data(withJSONObject: params)
             await out.send(Reply(id: id, result: try await service.startTraining(body)))
         case "operations.list":
-            await out.send(Reply(id: id, result: try await service.list(
-                status: params["status"] as? String, type: params["operation_type"] as? String,
-                activeOnly: params["active_only"] as? Bool ?? false, parentId: params["parent_id"] as? String,
-                limit: try int("limit", 100), offset: try int("offset", 0))))
+            await out.send(Reply(id: id, result: try await service.list(try request(OperationsQuery.self))))
         case "operation.get":
-            await out.send(Reply(id: id, result: try await service.operation(try string("operation_id"))))
+            await out.send(Reply(id: id, result: try await service.operation(try request(OperationRef.self).operationId)))
         case "operation.cancel":
-            await out.send(Reply(id: id, result: try await service.cancel(try string("operation_id"))))
+            await out.send(Reply(id: id, result: try await service.cancel(try request(OperationRef.self).operationId)))
         case "operation.metrics":
-            await out.send(Reply(id: id, result: try await service.metrics(try string("operation_id"), cursor: try int("cursor", 0))))
+            let q = try request(MetricsQuery.self)
+            await out.send(Reply(id: id, result: try await service.metrics(q.operationId, cursor: q.cursor ?? 0)))
         case "operation.results":
-            let json = try await service.resultJSON(try string("operation_id"), includeCurve: params["equity_curve"] as? Bool ?? true)
+            let q = try request(ResultsQuery.self)
+            let json = try await service.resultJSON(q.operationId, includeCurve: q.equityCurve ?? true)
             let prefix = try ResultJSON.encoder().encode(id)
             await out.sendRaw(Array("{\"id\":".utf8) + Array(prefix) + Array(",\"result\":".utf8) + json + [0x7D])
         case "operation.watch":
-            try await watch(try string("operation_id"), id: id, out)
+            try await watch(try request(OperationRef.self).operationId, id: id, out)
         case "strategies.list":
             await out.send(Reply(id: id, result: service.strategies()))
         case "models.list":
