@@ -88,7 +88,10 @@ let package = Package(
             ]
         ),
         // The client side of the control protocol and the HTTP API (used by ktrdrctl).
-        .target(name: "KtrdrClient", dependencies: ["KtrdrCore", "KtrdrAPI"]),
+        .target(name: "KtrdrClient", dependencies: ["KtrdrCore", "KtrdrAPI",
+                                                    .product(name: "NIOCore", package: "swift-nio"),
+                                                    .product(name: "NIOPosix", package: "swift-nio"),
+                                                    .product(name: "NIOHTTP1", package: "swift-nio")]),
         .executableTarget(
             name: "ktrdrd",
             dependencies: [
@@ -125,7 +128,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KtrdrServerTests",
-            dependencies: ["KtrdrServer", "KtrdrAPI", "KtrdrOperations", "KtrdrPlugins", "KtrdrTestSupport",
+            dependencies: ["KtrdrServer", "KtrdrAPI", "KtrdrClient", "KtrdrOperations", "KtrdrPlugins", "KtrdrTestSupport",
                            .product(name: "HummingbirdTesting", package: "hummingbird"),
                            .product(name: "NIOTestUtils", package: "swift-nio")]
         ),

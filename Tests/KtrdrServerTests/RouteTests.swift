@@ -24,7 +24,10 @@ final class RouteTests: XCTestCase {
     override func setUp() { dir = TestPaths.temporaryDirectory("ktrdr-routes") }
     override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
 
-    func app(token: String? = nil) throws -> some ApplicationProtocol {
+    func app(token: String? = nil) throws -> some ApplicationProtocol { try Self.app(dir: dir, token: token) }
+
+    /// The daemon's HTTP application over a real manager whose state lives in `dir`.
+    static func app(dir: String, token: String? = nil) throws -> some ApplicationProtocol {
         let manager = OperationManager(store: try OperationStore(path: dir + "/ktrdr.db"), config: OperationsConfig(
             dataDirectory: TestPaths.path("data"), strategiesDirectory: TestPaths.path("strategies"),
             strategies: StrategyProvider(plugins: Self.plugins, models: ModelStore(root: TestPaths.path("models"), plugins: Self.plugins))),
