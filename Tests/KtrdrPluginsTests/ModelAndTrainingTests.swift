@@ -47,6 +47,15 @@ final class ModelAndTrainingTests: XCTestCase {
             XCTAssertThrowsError(try store.confine(bad), bad) { error in XCTAssertEqual((error as? KtrdrError)?.code, "invalid_request") }
         }
         XCTAssertEqual(try store.confine("s/EURUSD_1h_v2/model.pt"), root + "/s/EURUSD_1h_v2")
+        // A symlink inside the directory that points outside it is refused; one that stays inside is fine.
+        let outside = NSTemporaryDirectory() + "ktrdr-outside-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: outside) }
+        try FileManager.default.createSymbolicLink(atPath: root + "/s/escape", withDestinationPath: outside)
+        try FileManager.default.createSymbolicLink(atPath: root + "/s/alias", withDestinationPath: root + "/s/EURUSD_1h_v1")
+        XCTAssertThrowsError(try store.confine("s/escape")) { error in XCTAssertTrue("\(error)".contains("outside the models directory"), "\(error)") }
+        XCTAssertThrowsError(try store.confine(root + "/s/escape/model.pt"))
+        XCTAssertNoThrow(try store.confine("s/alias"))
         XCTAssertThrowsError(try store.metadata(directory: root + "/s/EURUSD_1h_v2")) { error in
             XCTAssertEqual((error as? KtrdrError)?.code, "model_not_found")
         }

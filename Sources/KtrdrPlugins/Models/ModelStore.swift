@@ -61,12 +61,27 @@ public final class ModelStore: Sendable {
         guard !path.split(separator: "/").contains("..") else {
             throw .invalidRequest("model_path '\(modelPath)': '..' is not allowed; expected a path inside \(root)")
         }
-        let resolved = (path as NSString).resolvingSymlinksInPath
-        let base = (root as NSString).resolvingSymlinksInPath
-        guard resolved == base || resolved.hasPrefix(base + "/") || path.hasPrefix(root + "/") else {
+        // Symlinks resolved on both sides (a link inside the directory may point anywhere).
+        let resolved = Self.realPath(path), base = Self.realPath(root)
+        guard resolved == base || resolved.hasPrefix(base + "/") else {
             throw .invalidRequest("model_path '\(modelPath)' is outside the models directory \(root)")
         }
         return (path as NSString).standardizingPath
+    }
+
+    /// `realpath` of the longest existing prefix, with the rest appended (the path need not exist).
+    static func realPath(_ path: String) -> String {
+        var existing = (path as NSString).standardizingPath
+        var rest = [String]()
+        while !existing.isEmpty, existing != "/" {
+            if let r = realpath(existing, nil) {
+                defer { free(r) }
+                return ([String(cString: r)] + rest).joined(separator: "/")
+            }
+            rest.insert((existing as NSString).lastPathComponent, at: 0)
+            existing = (existing as NSString).deletingLastPathComponent
+        }
+        return "/" + rest.joined(separator: "/")
     }
 
     /// Reads `metadata.json` of a version directory.
