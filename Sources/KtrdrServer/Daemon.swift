@@ -55,8 +55,9 @@ public enum Daemon {
     public static func run(_ config: DaemonConfig, logger: Logger) async throws {
         try config.checkBinding()
         let fm = FileManager.default
-        for dir in [config.home, config.home + "/run", config.home + "/log"] {
-            try fm.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let tightened = try StateDirectory.secure(config.home)
+        if !tightened.isEmpty {
+            logger.warning("state directory was readable by others; made private to its owner", metadata: ["paths": "\(tightened.joined(separator: ","))"])
         }
         Allocator.tuneForColumns()
         let store = try OperationStore(path: config.databasePath)
