@@ -94,6 +94,26 @@ final class RouteTests: XCTestCase {
         }
     }
 
+    func testUnknownRoutesWrongMethodsAndHeadGetTheEnvelope() async throws {
+        try await app().test(.router) { client in
+            let unknown = try await client.execute(uri: "/api/v1/nope", method: .get)
+            XCTAssertEqual(unknown.status, .notFound)
+            XCTAssertEqual(try Self.errorCode(unknown), "route_not_found")
+            let wrong = try await client.execute(uri: "/api/v1/backtests/start", method: .get)
+            XCTAssertEqual(wrong.status, .methodNotAllowed)
+            XCTAssertEqual(try Self.errorCode(wrong), "method_not_allowed")
+            XCTAssertEqual(wrong.headers[.allow], "POST")
+            let put = try await client.execute(uri: "/api/v1/operations/op_backtesting_20990101_000000_deadbeef", method: .put)
+            XCTAssertEqual(put.status, .methodNotAllowed)
+            XCTAssertEqual(put.headers[.allow], "DELETE, GET, HEAD")
+            let head = try await client.execute(uri: "/health", method: .head)
+            XCTAssertEqual(head.status, .ok)
+            XCTAssertEqual(head.body.readableBytes, 0)
+            let cursor = try await client.execute(uri: "/api/v1/operations/op_backtesting_20990101_000000_deadbeef/metrics?cursor=-5", method: .get)
+            XCTAssertEqual(cursor.status, .badRequest)
+        }
+    }
+
     func testTheTokenGuardsTheAPIButNotHealth() async throws {
         try await app(token: "s3cret").test(.router) { client in
             let health = try await client.execute(uri: "/health", method: .get)

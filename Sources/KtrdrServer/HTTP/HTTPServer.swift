@@ -15,14 +15,15 @@ public enum HTTPServer {
                                        logger: Logger) -> some ApplicationProtocol {
         let router = Router()
         router.add(middleware: TimingMiddleware(metrics: metrics))
+        router.add(middleware: RouteFallbackMiddleware())
         if let token { router.add(middleware: BearerTokenMiddleware(token: token)) }
 
-        router.get("/health") { _, _ in json(await service.health()) }
-        router.get("/metrics") { _, _ in
+        router.getAndHead("/health") { _, _ in json(await service.health()) }
+        router.getAndHead("/metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                      body: .init(byteBuffer: ByteBuffer(string: await metrics.render(manager: service.manager))))
         }
-        router.get("/api/v1/openapi.json") { _, _ in
+        router.getAndHead("/api/v1/openapi.json") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
         }
         let api = router.group("api/v1")
@@ -32,7 +33,7 @@ public enum HTTPServer {
                 return try await service.startBacktest(body)
             }
         }
-        api.get("operations") { request, _ in
+        api.getAndHead("operations") { request, _ in
             await respond {
                 let q = request.uri.queryParameters
                 let limit = try intParameter(q.get("limit"), name: "limit") ?? 100
@@ -42,33 +43,34 @@ public enum HTTPServer {
                                                              activeOnly: activeOnly, parentId: q.get("parent_id"), limit: limit, offset: offset))
             }
         }
-        api.get("operations/:id") { _, context in
+        api.getAndHead("operations/:id") { _, context in
             await respondJSON { try await service.operationJSON(context.parameters.get("id") ?? "") }
         }
         api.delete("operations/:id") { _, context in
             await respond { Envelope(data: try await service.cancel(context.parameters.get("id") ?? "")) }
         }
-        api.get("operations/:id/metrics") { request, context in
+        api.getAndHead("operations/:id/metrics") { request, context in
             await respond {
                 let cursor = try intParameter(request.uri.queryParameters.get("cursor"), name: "cursor") ?? 0
+                guard cursor >= 0 else { throw ApiError.badRequest("cursor: must be >= 0, got \(cursor)") }
                 return Envelope(data: try await service.metrics(context.parameters.get("id") ?? "", cursor: cursor))
             }
         }
-        api.get("operations/:id/results") { request, context in
+        api.getAndHead("operations/:id/results") { request, context in
             await respondJSON {
                 let curve = try boolParameter(request.uri.queryParameters.get("equity_curve"), name: "equity_curve") ?? true
                 return try await service.resultJSON(context.parameters.get("id") ?? "", includeCurve: curve)
             }
         }
-        api.get("strategies") { _, _ in json(Envelope(data: service.strategies())) }
+        api.getAndHead("strategies") { _, _ in json(Envelope(data: service.strategies())) }
         api.post("trainings/start") { request, _ in
             await respond {
                 let body = try await collect(request)
                 return try await service.startTraining(body)
             }
         }
-        api.get("models") { _, _ in json(Envelope(data: service.models())) }
-        api.get("plugins") { _, _ in json(Envelope(data: service.plugins())) }
+        api.getAndHead("models") { _, _ in json(Envelope(data: service.models())) }
+        api.getAndHead("plugins") { _, _ in json(Envelope(data: service.plugins())) }
         // Loading code is an admin action: only with a token, or on loopback (the default bind).
         api.post("plugins/reload") { _, _ in json(Envelope(data: service.reloadPlugins())) }
 
