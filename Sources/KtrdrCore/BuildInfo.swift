@@ -1,5 +1,8 @@
 /// Facts about this build that plugins and their host compare.
 public enum BuildInfo {
+    /// The release of ktrdrd, ktrdrctl and the wire protocol they speak (`--version`).
+    public static let version = "0.4.0"
+
     /// The Swift compiler (and so runtime) this code was built with, `major.minor`.
     public static var swiftVersion: String {
         #if compiler(>=6.4)

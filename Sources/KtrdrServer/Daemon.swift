@@ -30,7 +30,7 @@ public struct DaemonConfig: Sendable {
     /// Memory for parsed data files kept between requests (0 disables the cache).
     public var dataCacheMB = 1024
     public var role = "server"
-    public var version = "0.3.0"
+    public var version = BuildInfo.version
 
     public init(home: String) { self.home = home }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import KtrdrAPI
 import KtrdrCore
+import KtrdrPlugins
 
 /// `ktrdrctl`: the command-line client of ktrdrd.
 @main
@@ -19,6 +20,7 @@ struct Ktrdrctl: ParsableCommand {
               6    conflict: the operation already finished (e.g. cancelling a completed one)
               130  cancelled (Ctrl-C)
             """,
+        version: "ktrdrctl \(BuildInfo.version) (Swift \(BuildInfo.swiftVersion), plugin ABI \(PluginDescriptor.hostABI))",
         subcommands: [BacktestCommand.self, TrainCommand.self, OpsCommand.self, DaemonCommand.self, DataCommand.self, StrategiesCommand.self,
                       ModelsCommand.self, PluginsCommand.self]
     )

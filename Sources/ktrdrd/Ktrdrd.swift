@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KtrdrCore
 import KtrdrAPI
 import KtrdrPlugins
 import KtrdrServer
@@ -15,7 +16,8 @@ struct Ktrdrd: AsyncParsableCommand {
             State (SQLite history, control socket, pid file) lives in --home (env KTRDR_HOME, default ~/.ktrdr).
             HTTP listens on loopback unless KTRDR_API_TOKEN is set; clients then send `Authorization: Bearer <token>`.
             SIGTERM or `ktrdrctl daemon stop` cancels running operations, records them, and exits.
-            """)
+            """,
+        version: "ktrdrd \(BuildInfo.version) (Swift \(BuildInfo.swiftVersion), plugin ABI \(PluginDescriptor.hostABI))")
 
     @Option(help: "State directory (default: $KTRDR_HOME or ~/.ktrdr).")
     var home: String?
