@@ -28,14 +28,7 @@ struct DaemonOptions: ParsableArguments {
 /// Prints a daemon error and maps it to the documented exit code.
 func clientFailure(_ e: ClientError) -> ExitCode {
     printError("error [\(e.code)]: \(e)")
-    switch e.status {
-    case 404: return ExitCode(ExitStatus.notFound)
-    case 400, 413, 422: return ExitCode(ExitStatus.invalidInput)
-    case 409: return ExitCode(ExitStatus.conflict)
-    default:
-        if e.code.hasPrefix("invalid") || e.code == "validation_error" || e.code == "bad_request" { return ExitCode(ExitStatus.invalidInput) }
-        return ExitCode(e.code == "daemon_unreachable" ? ExitStatus.unreachable : ExitStatus.failure)
-    }
+    return ExitCode(ExitStatus.code(status: e.status, code: e.code))
 }
 
 /// Runs `body`, turning client errors into exit codes.

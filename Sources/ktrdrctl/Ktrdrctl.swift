@@ -35,12 +35,18 @@ enum ExitStatus {
     static let conflict: Int32 = 6
     static let cancelled: Int32 = 130
 
-    static func code(for error: KtrdrError) -> Int32 {
-        switch error {
-        case .dataNotFound, .strategyNotFound, .modelNotFound, .pluginNotFound: notFound
-        case .cancelled: cancelled
-        case .io: failure
-        default: invalidInput
+    /// A core error's exit code: that of the HTTP status the API gives it (one mapping, `ApiError`).
+    static func code(for error: KtrdrError) -> Int32 { code(status: ApiError(error).status, code: error.code) }
+
+    /// The exit code of an error as the API reports it (status and stable code).
+    static func code(status: Int?, code: String) -> Int32 {
+        if code == "daemon_unreachable" { return unreachable }
+        switch status {
+        case 404: return notFound
+        case 400, 413, 422: return invalidInput
+        case 409: return code == "cancelled" ? cancelled : conflict
+        case nil where code.hasPrefix("invalid") || code == "validation_error" || code == "bad_request": return invalidInput
+        default: return failure
         }
     }
 }
