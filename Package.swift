@@ -37,6 +37,8 @@ let package = Package(
         // The wire model: records, requests, responses, errors with their codes. Server and
         // client share it; it depends on the core only (no SQLite, no dlopen, no crypto).
         .target(name: "KtrdrAPI", dependencies: ["KtrdrCore"]),
+        // Default directories (and their environment variables) for the executables.
+        .target(name: "KtrdrDefaults"),
         // The system SQLite (Debian: libsqlite3-dev).
         .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         // The system zstd (Debian: libzstd-dev): result files.
@@ -95,7 +97,7 @@ let package = Package(
         .executableTarget(
             name: "ktrdrd",
             dependencies: [
-                "KtrdrServer", "KtrdrAPI", "KtrdrPlugins",
+                "KtrdrServer", "KtrdrAPI", "KtrdrPlugins", "KtrdrDefaults",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -103,14 +105,14 @@ let package = Package(
         .executableTarget(
             name: "ktrdrctl",
             dependencies: [
-                "KtrdrCore", "KtrdrAPI", "KtrdrClient", "KtrdrPlugins", "KtrdrOperations",
+                "KtrdrCore", "KtrdrAPI", "KtrdrClient", "KtrdrPlugins", "KtrdrOperations", "KtrdrDefaults",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
             name: "ktrdr-bench",
             dependencies: [
-                "KtrdrCore", "KtrdrAPI", "KtrdrOperations", "KtrdrStrategies", "KtrdrPlugins",
+                "KtrdrCore", "KtrdrAPI", "KtrdrOperations", "KtrdrStrategies", "KtrdrPlugins", "KtrdrDefaults",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

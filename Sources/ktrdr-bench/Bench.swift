@@ -5,6 +5,7 @@ import KtrdrCore
 import KtrdrOperations
 import KtrdrPlugins
 import KtrdrStrategies
+import KtrdrDefaults
 
 /// `ktrdr-bench`: engine and loader throughput, medians over repeated runs.
 /// Run in release: `swift run -c release ktrdr-bench`.
@@ -88,7 +89,7 @@ struct Bench: ParsableCommand {
     /// The same strategy through the plugin C ABI (dlopen of the built .so) against compiled in:
     /// signals alone and a whole run, alternated within each repetition so drift hits both.
     func pluginOverhead(_ config: StrategyConfig, bars: Bars, settings: ExecutionSettings, compiledIn: any SignalStrategy) throws {
-        let host = PluginHost(directory: pluginsDir ?? PluginHost.executableDirectory)
+        let host = PluginHost(directory: pluginsDir ?? KtrdrDefaults.pluginsDirectory)
         host.reload()
         let plugin = try StrategyProvider(plugins: host, models: ModelStore(root: "models", plugins: host))
             .make(config, file: strategy, symbol: "SYNTH", timeframe: .m1, modelPath: nil)
@@ -116,7 +117,7 @@ struct Bench: ParsableCommand {
 
     /// Batched inference alone: the shipped neuro model over 1M feature rows (18 columns).
     func modelInference() throws {
-        let host = PluginHost(directory: pluginsDir ?? PluginHost.executableDirectory)
+        let host = PluginHost(directory: pluginsDir ?? KtrdrDefaults.pluginsDirectory)
         host.reload()
         let store = ModelStore(root: modelsDir, plugins: host)
         let dir = store.directory(strategy: "neuro_mean_reversion", symbol: "EURUSD", timeframe: .h1, version: 1)

@@ -4,6 +4,7 @@ import KtrdrAPI
 import KtrdrClient
 import KtrdrCore
 import KtrdrOperations
+import KtrdrDefaults
 
 struct BacktestCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "backtest", abstract: "Run and cancel backtests.",
@@ -51,9 +52,9 @@ struct BacktestCommand: ParsableCommand {
         @Flag(help: "With --json, include the equity curve.")
         var withEquity = false
         @Option(help: "Directory of data files.")
-        var dataDir = "data"
+        var dataDir = KtrdrDefaults.dataDirectory
         @Option(help: "Directory of strategy files.")
-        var strategiesDir = "strategies"
+        var strategiesDir = KtrdrDefaults.strategiesDirectory
         @Option(help: "Model-based strategies: a model version directory (or its model.pt) under the models directory; default: the latest version.")
         var modelPath: String?
         @OptionGroup var plugins: LocalPluginOptions

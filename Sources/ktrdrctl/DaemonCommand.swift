@@ -4,6 +4,7 @@ import KtrdrAPI
 import KtrdrClient
 import KtrdrCore
 import KtrdrPlugins
+import KtrdrDefaults
 
 struct DaemonCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "daemon", abstract: "Start, inspect and stop ktrdrd.",
@@ -14,9 +15,9 @@ struct DaemonCommand: ParsableCommand {
             abstract: "Start ktrdrd in the background (pid file and log under --home) and wait until its socket answers.")
         @OptionGroup var daemon: DaemonOptions
         @Option(help: "HTTP address host:port.") var http = "127.0.0.1:8000"
-        @Option(help: "Directory of data files.") var dataDir = "data"
-        @Option(help: "Directory of strategy files.") var strategiesDir = "strategies"
-        @Option(help: "Directory of trained models.") var modelsDir = "models"
+        @Option(help: "Directory of data files (default: $KTRDR_DATA_DIR, else data).") var dataDir = KtrdrDefaults.dataDirectory
+        @Option(help: "Directory of strategy files (default: $KTRDR_STRATEGIES_DIR, else strategies).") var strategiesDir = KtrdrDefaults.strategiesDirectory
+        @Option(help: "Directory of trained models (default: $KTRDR_MODELS_DIR, else models).") var modelsDir = KtrdrDefaults.modelsDirectory
         @Option(help: "Directory of plugins (default: ktrdrd's own directory, where `swift build` puts them).") var pluginsDir: String?
         @Option(help: "Operations run at once (default: the cores ktrdrd may use, cgroup CPU limit included).") var maxConcurrent: Int?
         @Option(help: "Seconds to wait for the socket.") var timeout = 30.0
@@ -75,7 +76,7 @@ struct DaemonCommand: ParsableCommand {
         }
 
         static func siblingExecutable(_ name: String) -> String {
-            (PluginHost.executableDirectory as NSString).appendingPathComponent(name)
+            (KtrdrDefaults.executableDirectory as NSString).appendingPathComponent(name)
         }
     }
 

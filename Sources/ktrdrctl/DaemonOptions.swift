@@ -4,6 +4,7 @@ import KtrdrAPI
 import KtrdrClient
 import KtrdrCore
 import KtrdrOperations
+import KtrdrDefaults
 
 /// How ktrdrctl reaches the daemon: the control socket under --home, or HTTP with --url.
 struct DaemonOptions: ParsableArguments {
@@ -12,7 +13,7 @@ struct DaemonOptions: ParsableArguments {
     @Option(help: "Talk HTTP to this daemon (e.g. http://127.0.0.1:8000) instead of the control socket; token from $KTRDR_API_TOKEN.")
     var url: String?
 
-    var resolvedHome: String { home ?? ProcessInfo.processInfo.environment["KTRDR_HOME"] ?? (NSHomeDirectory() + "/.ktrdr") }
+    var resolvedHome: String { home ?? KtrdrDefaults.home }
     var socketPath: String { resolvedHome + "/run/ktrdrd.sock" }
 
     func connect() throws -> DaemonConnection {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KtrdrAPI
 import KtrdrCore
+import KtrdrDefaults
 
 struct DataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "data", abstract: "Inspect and generate data.",
@@ -17,7 +18,7 @@ struct DataCommand: ParsableCommand {
         @Option(help: "Symbol of the written file.")
         var symbol = "SYNTH"
         @Option(help: "Directory of data files.")
-        var dataDir = "data"
+        var dataDir = KtrdrDefaults.dataDirectory
 
         func run() throws {
             do throws(KtrdrError) {

@@ -4,16 +4,17 @@ import KtrdrAPI
 import KtrdrCore
 import KtrdrPlugins
 import Logging
+import KtrdrDefaults
 
 /// Plugins and models loaded into ktrdrctl itself (`--local` runs, `models predict`).
 struct LocalPluginOptions: ParsableArguments {
     @Option(help: "Directory of plugins (default: $KTRDR_PLUGINS_DIR, else the directory of ktrdrctl, where `swift build` puts them).")
     var pluginsDir: String?
     @Option(help: "Directory of trained models.")
-    var modelsDir = ProcessInfo.processInfo.environment["KTRDR_MODELS_DIR"] ?? "models"
+    var modelsDir = KtrdrDefaults.modelsDirectory
 
     var resolvedPluginsDir: String {
-        pluginsDir ?? ProcessInfo.processInfo.environment["KTRDR_PLUGINS_DIR"] ?? PluginHost.executableDirectory
+        pluginsDir ?? KtrdrDefaults.pluginsDirectory
     }
 
     /// A host that loads plugins when a strategy or model asks for them (a plugin that is

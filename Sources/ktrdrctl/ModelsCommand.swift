@@ -4,6 +4,7 @@ import KtrdrAPI
 import KtrdrCore
 import KtrdrOperations
 import KtrdrPlugins
+import KtrdrDefaults
 
 struct ModelsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "models", abstract: "List trained models and run one on feature rows.",
@@ -12,7 +13,7 @@ struct ModelsCommand: ParsableCommand {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Model versions under the models directory, with their accuracies.")
         @Option(help: "Directory of trained models.")
-        var modelsDir = ProcessInfo.processInfo.environment["KTRDR_MODELS_DIR"] ?? "models"
+        var modelsDir = KtrdrDefaults.modelsDirectory
 
         func run() throws {
             let store = ModelStore(root: modelsDir, plugins: PluginHost(directory: "/nonexistent"))
@@ -35,9 +36,9 @@ struct ModelsCommand: ParsableCommand {
         @Option(help: "Rows to print (the last complete ones).")
         var rows = 100
         @Option(help: "Directory of data files.")
-        var dataDir = "data"
+        var dataDir = KtrdrDefaults.dataDirectory
         @Option(help: "Directory of strategy files.")
-        var strategiesDir = "strategies"
+        var strategiesDir = KtrdrDefaults.strategiesDirectory
         @OptionGroup var plugins: LocalPluginOptions
 
         func run() throws {

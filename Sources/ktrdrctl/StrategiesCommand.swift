@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KtrdrAPI
 import KtrdrCore
+import KtrdrDefaults
 
 struct StrategiesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "strategies", abstract: "List and validate strategy files.",
@@ -10,7 +11,7 @@ struct StrategiesCommand: ParsableCommand {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List strategies and whether each validates.")
         @Option(help: "Directory of strategy files.")
-        var strategiesDir = "strategies"
+        var strategiesDir = KtrdrDefaults.strategiesDirectory
 
         func run() throws {
             let files = ((try? FileManager.default.contentsOfDirectory(atPath: strategiesDir)) ?? []).filter { $0.hasSuffix(".yaml") }.sorted()
@@ -31,7 +32,7 @@ struct StrategiesCommand: ParsableCommand {
         @Argument(help: "A strategy name or a path to a .yaml file.")
         var strategy: String
         @Option(help: "Directory of strategy files.")
-        var strategiesDir = "strategies"
+        var strategiesDir = KtrdrDefaults.strategiesDirectory
 
         func run() throws {
             do {

@@ -5,6 +5,7 @@ import KtrdrAPI
 import KtrdrPlugins
 import KtrdrServer
 import Logging
+import KtrdrDefaults
 
 /// `ktrdrd`: the backtesting daemon.
 @main
@@ -26,11 +27,11 @@ struct Ktrdrd: AsyncParsableCommand {
     @Option(help: "Role: server or worker.")
     var role = "server"
     @Option(help: "Directory of data files.")
-    var dataDir = ProcessInfo.processInfo.environment["KTRDR_DATA_DIR"] ?? "data"
+    var dataDir = KtrdrDefaults.dataDirectory
     @Option(help: "Directory of strategy files.")
-    var strategiesDir = ProcessInfo.processInfo.environment["KTRDR_STRATEGIES_DIR"] ?? "strategies"
+    var strategiesDir = KtrdrDefaults.strategiesDirectory
     @Option(help: "Directory of trained models (models/{strategy}/{SYMBOL}_{tf}_v{N}).")
-    var modelsDir = ProcessInfo.processInfo.environment["KTRDR_MODELS_DIR"] ?? "models"
+    var modelsDir = KtrdrDefaults.modelsDirectory
     @Option(help: "Directory of plugins (*.so) (default: $KTRDR_PLUGINS_DIR, else the directory of this executable, where `swift build` puts them).")
     var pluginsDir: String?
     @Option(help: "Rescan the plugins directory every N seconds and load rebuilt plugins (default: only on `ktrdrctl plugins reload`).")
@@ -55,7 +56,7 @@ struct Ktrdrd: AsyncParsableCommand {
         }
         let logger = Logger(label: "ktrdrd")
         let env = ProcessInfo.processInfo.environment
-        var config = DaemonConfig(home: home ?? env["KTRDR_HOME"] ?? (NSHomeDirectory() + "/.ktrdr"))
+        var config = DaemonConfig(home: home ?? KtrdrDefaults.home)
         guard role == "server" || role == "worker" else { throw ValidationError("--role must be server or worker, got '\(role)'") }
         config.role = role
         let parts = http.split(separator: ":", omittingEmptySubsequences: false)
@@ -68,7 +69,7 @@ struct Ktrdrd: AsyncParsableCommand {
         config.dataDirectory = (dataDir as NSString).standardizingPath
         config.strategiesDirectory = (strategiesDir as NSString).standardizingPath
         config.modelsDirectory = (modelsDir as NSString).standardizingPath
-        config.pluginsDirectory = ((pluginsDir ?? env["KTRDR_PLUGINS_DIR"] ?? PluginHost.executableDirectory) as NSString).standardizingPath
+        config.pluginsDirectory = ((pluginsDir ?? KtrdrDefaults.pluginsDirectory) as NSString).standardizingPath
         config.modelThreads = max(1, modelThreads)
         if let watchPlugins {
             guard watchPlugins >= 0.1 else { throw ValidationError("--watch-plugins must be at least 0.1 seconds, got \(watchPlugins)") }

@@ -163,12 +163,3 @@ public final class PluginHost: Sendable {
                             mtime: Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec))
     }
 }
-
-extension PluginHost {
-    /// The directory of the running executable: where `swift build` puts the plugins beside
-    /// `ktrdrd`, `ktrdrctl` and `ktrdr-bench`, so it is their default plugins directory.
-    public static var executableDirectory: String {
-        let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        return (me as NSString).deletingLastPathComponent
-    }
-}
