@@ -90,7 +90,7 @@ let package = Package(
             ]
         ),
         // The client side of the control protocol and the HTTP API (used by ktrdrctl).
-        .target(name: "KtrdrClient", dependencies: ["KtrdrCore", "KtrdrAPI",
+        .target(name: "KtrdrClient", dependencies: ["KtrdrCore", "KtrdrAPI", "CKtrdrSupport",
                                                     .product(name: "NIOCore", package: "swift-nio"),
                                                     .product(name: "NIOPosix", package: "swift-nio"),
                                                     .product(name: "NIOHTTP1", package: "swift-nio")]),

@@ -1,3 +1,4 @@
+import CKtrdrSupport
 import Foundation
 import KtrdrAPI
 import KtrdrCore
@@ -39,23 +40,10 @@ public final class ControlClient {
     public private(set) var greeting: [String: Any] = [:]
 
     public init(socketPath: String, timeout: Double = 5) throws {
-        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw ClientError(code: "socket_error", message: "socket(): \(String(cString: strerror(errno)))") }
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(socketPath.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
-            close(fd)
-            throw ClientError(code: "socket_error", message: "socket path too long: \(socketPath)")
-        }
-        withUnsafeMutableBytes(of: &addr.sun_path) { dst in for (i, b) in bytes.enumerated() { dst[i] = b } }
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard rc == 0 else {
+        fd = ktrdr_unix_connect(socketPath)
+        guard fd >= 0 else {
             let reason = String(cString: strerror(errno))
-            close(fd)
-            throw ClientError(code: "daemon_unreachable",
+            throw ClientError(code: errno == ENAMETOOLONG ? "socket_error" : "daemon_unreachable",
                               message: "cannot connect to ktrdrd at \(socketPath): \(reason) (start it with `ktrdrctl daemon start`)")
         }
         guard let hello = try readObject(), hello["ktrdr"] != nil else {

@@ -19,4 +19,8 @@ struct ktrdr_ucred {
 /// Returns 0, or -1 with errno set.
 int ktrdr_nice_current_thread(int nice);
 
+/// Connects a stream socket to the Unix socket at `path`: the descriptor, or -1 with errno set
+/// (ENAMETOOLONG when the path does not fit `sun_path`).
+int ktrdr_unix_connect(const char *path);
+
 #endif
