@@ -90,10 +90,10 @@ public struct ModelMetadata: Codable, Sendable, Equatable {
     public var libtorchVersion: String
     public var createdAt: String
 
-    /// The project's snake_case JSON (`ResultJSON`), pretty and key-sorted on disk.
-    public static func decode(_ data: Data) throws -> ModelMetadata { try ResultJSON.decoder().decode(ModelMetadata.self, from: data) }
+    /// The project's snake_case JSON (`KtrdrJSON`), pretty and key-sorted on disk.
+    public static func decode(_ data: Data) throws -> ModelMetadata { try KtrdrJSON.decoder().decode(ModelMetadata.self, from: data) }
 
-    public func encoded() throws -> Data { try ResultJSON.encoder(pretty: true).encode(self) }
+    public func encoded() throws -> Data { try KtrdrJSON.encoder(pretty: true).encode(self) }
 
     public init(strategy: String, strategyVersion: String, symbol: String, timeframe: String, version: Int, features: [String], inputSize: Int, outputClasses: [String], architecture: Architecture, training: TrainingSummary, data: DataRange, modelPlugin: String, libtorchVersion: String, createdAt: String) {
         self.strategy = strategy

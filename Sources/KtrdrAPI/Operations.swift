@@ -57,8 +57,8 @@ public struct OperationError: Codable, Sendable, Equatable, Error {
     }
 }
 
-/// The parameters of a backtest request, as received and stored.
-public struct BacktestParameters: Codable, Sendable, Equatable {
+/// The body of a start call, backtest or training, as received and stored.
+public struct StartRequest: Codable, Sendable, Equatable {
     public var strategyName: String
     public var symbol: String
     public var timeframe: String
@@ -84,7 +84,7 @@ public struct BacktestParameters: Codable, Sendable, Equatable {
 
 /// Request parameters plus how the operation runs.
 public struct OperationMetadata: Codable, Sendable, Equatable {
-    public var parameters: BacktestParameters
+    public var parameters: StartRequest
     public var mode: String = "local"
     /// Bars traded and warm-up bars loaded, known once the request is validated.
     public var bars: Int?
@@ -99,7 +99,7 @@ public struct OperationMetadata: Codable, Sendable, Equatable {
     /// Training: every epoch's figures so far.
     public var epochs: [EpochReport]?
 
-    public init(parameters: BacktestParameters, mode: String = "local", bars: Int? = nil, warmupBars: Int? = nil, dataFile: String? = nil, strategySha256: String? = nil, plugin: PluginUse? = nil, trainingResult: TrainingOutcome? = nil, epochs: [EpochReport]? = nil) {
+    public init(parameters: StartRequest, mode: String = "local", bars: Int? = nil, warmupBars: Int? = nil, dataFile: String? = nil, strategySha256: String? = nil, plugin: PluginUse? = nil, trainingResult: TrainingOutcome? = nil, epochs: [EpochReport]? = nil) {
         self.parameters = parameters
         self.mode = mode
         self.bars = bars

@@ -37,7 +37,7 @@ public struct AsyncDaemonClient: Sendable {
 
     public func health() async throws(ClientError) -> Health { try await call(.GET, "/health", as: Health.self) }
 
-    public func startBacktest(_ p: BacktestParameters) async throws(ClientError) -> StartedResponse {
+    public func startBacktest(_ p: StartRequest) async throws(ClientError) -> StartedResponse {
         try await call(.POST, "/api/v1/backtests/start", body: Self.encode(p), as: StartedResponse.self)
     }
 
@@ -75,7 +75,7 @@ public struct AsyncDaemonClient: Sendable {
     func call<T: Decodable>(_ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, as type: T.Type) async throws(ClientError) -> T {
         let (status, bytes) = try await send(method, path, body: body)
         guard (200..<300).contains(status) else { throw Self.failure(status, bytes) }
-        do { return try ResultJSON.decoder().decode(T.self, from: Data(bytes)) } catch {
+        do { return try KtrdrJSON.decoder().decode(T.self, from: Data(bytes)) } catch {
             throw ClientError(code: "invalid_response", message: "\(method) \(path): unexpected response (\(error))", status: status)
         }
     }
@@ -138,7 +138,7 @@ public struct AsyncDaemonClient: Sendable {
             struct Problem: Decodable { var path: String?; var message: String? }
             var error: Body
         }
-        guard let f = try? ResultJSON.decoder().decode(Failure.self, from: Data(body)) else {
+        guard let f = try? KtrdrJSON.decoder().decode(Failure.self, from: Data(body)) else {
             return ClientError(code: "http_\(status)", message: "HTTP \(status): \(String(decoding: body.prefix(200), as: UTF8.self))", status: status)
         }
         return ClientError(code: f.error.code, message: f.error.message, status: status,
@@ -146,7 +146,7 @@ public struct AsyncDaemonClient: Sendable {
     }
 
     static func encode<T: Encodable>(_ value: T) throws(ClientError) -> [UInt8] {
-        do { return [UInt8](try ResultJSON.encoder().encode(value)) } catch {
+        do { return [UInt8](try KtrdrJSON.encoder().encode(value)) } catch {
             throw ClientError(code: "invalid_request", message: "cannot encode the request: \(error)")
         }
     }

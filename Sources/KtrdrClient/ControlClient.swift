@@ -74,7 +74,7 @@ public final class ControlClient {
             // Cheap check before a full decode: only our reply (not an event) matters here.
             let head = line.prefix(48)
             guard head.starts(with: Array("{\"".utf8)) else { continue }
-            if let reply = try? ResultJSON.decoder().decode(TypedReply<T>.self, from: line), reply.id == id {
+            if let reply = try? KtrdrJSON.decoder().decode(TypedReply<T>.self, from: line), reply.id == id {
                 if let result = reply.result { return result }
             }
             if let object = try? JSONSerialization.jsonObject(with: line) as? [String: Any], object["id"] as? Int == id, object["event"] == nil {
@@ -106,7 +106,7 @@ public final class ControlClient {
     /// `operation.watch`: calls `onUpdate` with the current record, then each change, until terminal.
     public func watch(_ operationId: String, onUpdate: (OperationRecord) -> Void) throws -> OperationRecord {
         let id = send("operation.watch", ["operation_id": operationId])
-        let decoder = ResultJSON.decoder()
+        let decoder = KtrdrJSON.decoder()
         while true {
             guard let message = try readObject() else { throw ClientError(code: "connection_closed", message: "ktrdrd closed the connection") }
             guard message["id"] as? Int == id else { continue }

@@ -88,7 +88,7 @@ public final class HTTPConnection: DaemonConnection {
             throw e
         }
         if T.self == RawBody.self { return RawBody(bytes: Array(data)) as! T }
-        return try ResultJSON.decoder().decode(T.self, from: data)
+        return try KtrdrJSON.decoder().decode(T.self, from: data)
     }
 
     public func startBacktest(_ params: [String: Any]) throws -> OperationRecord {

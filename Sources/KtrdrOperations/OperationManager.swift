@@ -79,7 +79,7 @@ public actor OperationManager {
 
     /// Validates synchronously (off the actor: loading data can take a while), then creates
     /// the operation. Throws the API error for every check that fails; nothing is created then.
-    public nonisolated func startBacktest(_ p: BacktestParameters) async throws(ApiError) -> OperationRecord {
+    public nonisolated func startBacktest(_ p: StartRequest) async throws(ApiError) -> OperationRecord {
         let config = self.config
         let job = try await Self.validated { () throws(KtrdrError) in try Self.prepare(p, config: config) }
         var metadata = OperationMetadata(parameters: p)
@@ -97,7 +97,7 @@ public actor OperationManager {
 
     /// Validates a training request synchronously (strategy, data, model plugin), then creates
     /// the operation.
-    public nonisolated func startTraining(_ p: BacktestParameters) async throws(ApiError) -> OperationRecord {
+    public nonisolated func startTraining(_ p: StartRequest) async throws(ApiError) -> OperationRecord {
         let config = self.config
         let job = try await Self.validated { () throws(KtrdrError) in try Self.prepareTraining(p, config: config) }
         var metadata = OperationMetadata(parameters: p)

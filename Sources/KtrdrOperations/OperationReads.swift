@@ -38,7 +38,7 @@ extension OperationManager {
     public nonisolated func getJSON(_ id: String) async throws(ApiError) -> [UInt8] {
         guard OperationRecord.isValidId(id) else { throw .notFound("unknown operation id '\(id.prefix(80))'", code: "operation_not_found") }
         if let r = await memoryRecord(id) {
-            do { return [UInt8](try ResultJSON.encoder().encode(r)) } catch {
+            do { return [UInt8](try KtrdrJSON.encoder().encode(r)) } catch {
                 throw ApiError(status: 500, code: "internal_error", message: "record encoding failed: \(error)")
             }
         }

@@ -9,7 +9,7 @@ extension OperationManager {
     /// Checks a backtest request without loading its bars unless they are in memory already:
     /// names, dates, costs, strategy and plugin, then the data file's header and range by a
     /// probe (`DataProbe`), so the id returns in milliseconds whatever the file's size.
-    static func prepare(_ p: BacktestParameters, config: OperationsConfig) throws(KtrdrError) -> BacktestJob {
+    static func prepare(_ p: StartRequest, config: OperationsConfig) throws(KtrdrError) -> BacktestJob {
         let (strategy, file, tf) = try common(p, config: config)
         if let mode = p.mode, mode != "local" {
             throw .invalidRequest("mode '\(mode)' is not available: this daemon runs backtests locally (mode: local)")
@@ -42,7 +42,7 @@ extension OperationManager {
         return BacktestJob(spec: spec, request: request, strategy: implementation, prepared: prepared)
     }
 
-    static func prepareTraining(_ p: BacktestParameters, config: OperationsConfig) throws(KtrdrError) -> TrainingJob {
+    static func prepareTraining(_ p: StartRequest, config: OperationsConfig) throws(KtrdrError) -> TrainingJob {
         let (strategy, _, tf) = try common(p, config: config)
         let (start, end) = try dates(p)
         let path = try Backtester.dataPath(symbol: p.symbol, timeframe: tf, dataDirectory: config.dataDirectory)
@@ -54,7 +54,7 @@ extension OperationManager {
                                plugins: config.strategies.plugins)
     }
 
-    private static func common(_ p: BacktestParameters, config: OperationsConfig) throws(KtrdrError) -> (StrategyConfig, String, Timeframe) {
+    private static func common(_ p: StartRequest, config: OperationsConfig) throws(KtrdrError) -> (StrategyConfig, String, Timeframe) {
         try Names.check(p.strategyName, field: "strategy_name")
         try Names.check(p.symbol, field: "symbol")
         let tf = try Names.timeframe(p.timeframe)
@@ -62,7 +62,7 @@ extension OperationManager {
         return (try StrategyLoader.load(name: p.strategyName, directory: config.strategiesDirectory), file, tf)
     }
 
-    private static func dates(_ p: BacktestParameters) throws(KtrdrError) -> (Int64?, Int64?) {
+    private static func dates(_ p: StartRequest) throws(KtrdrError) -> (Int64?, Int64?) {
         var start: Int64?, end: Int64?
         if let s = p.startDate {
             guard let t = UTCTime.parse(s) else { throw .invalidDate(field: "start_date", value: s) }

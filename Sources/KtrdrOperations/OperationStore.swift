@@ -92,8 +92,8 @@ public final class OperationStore: Sendable {
         }
     }
 
-    private static let encoder = ResultJSON.encoder()
-    private static let decoder = ResultJSON.decoder()
+    private static let encoder = KtrdrJSON.encoder()
+    private static let decoder = KtrdrJSON.decoder()
 
     // MARK: Writes (one queue, in order)
 

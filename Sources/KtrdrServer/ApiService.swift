@@ -19,7 +19,7 @@ public struct ApiService: Sendable {
 
     /// `POST /api/v1/backtests/start`, `backtest.start`.
     public func startBacktest(_ body: Data) async throws(ApiError) -> StartedResponse {
-        let p: BacktestParameters = try decode(BacktestParameters.self, from: body)
+        let p: StartRequest = try decode(StartRequest.self, from: body)
         let record = try await manager.startBacktest(p)
         return StartedResponse(operationId: record.operationId, status: "started",
                                message: "backtest of \(p.strategyName) on \(p.symbol) \(p.timeframe) started (\(record.metadata.bars.map { "\($0) bars" } ?? "loading data"))",
@@ -28,7 +28,7 @@ public struct ApiService: Sendable {
 
     /// `POST /api/v1/trainings/start`, `training.start`.
     public func startTraining(_ body: Data) async throws(ApiError) -> StartedResponse {
-        let p: BacktestParameters = try decode(BacktestParameters.self, from: body)
+        let p: StartRequest = try decode(StartRequest.self, from: body)
         let record = try await manager.startTraining(p)
         return StartedResponse(operationId: record.operationId, status: "started",
                                message: "training of \(p.strategyName) on \(p.symbol) \(p.timeframe) started (\(record.metadata.bars ?? 0) bars, \(record.progress.itemsTotal) epochs)",
@@ -118,7 +118,7 @@ public struct ApiService: Sendable {
         let body = emptyIsObject && body.isEmpty ? Data("{}".utf8) : body
         guard !body.isEmpty else { throw .badRequest("empty request body: expected a JSON object", code: "invalid_json") }
         do {
-            return try ResultJSON.decoder().decode(T.self, from: body)
+            return try KtrdrJSON.decoder().decode(T.self, from: body)
         } catch let DecodingError.keyNotFound(key, context) {
             throw .badRequest("missing required field '\(Self.path(context.codingPath + [key]))'", code: "validation_error")
         } catch let DecodingError.typeMismatch(expected, context) {

@@ -61,7 +61,7 @@ struct Bench: ParsableCommand {
             let impl = try StrategyCatalog.make(config, file: strategy)
             let (signal, confidence) = try impl.signals(for: bars)
             let out = try BacktestEngine.run(bars: bars, first: 0, last: bars.count - 1, signal: signal, confidence: confidence, settings: settings)
-            let encoder = ResultJSON.encoder()
+            let encoder = KtrdrJSON.encoder()
             _ = encoder
             let encodeTimes = measure(repeats) { var w = FastJSON(); w.array(out.trades) { $0.trade($1) } }
             report("trades_json_encode", size: out.trades.count, seconds: encodeTimes, unit: "trades/s", count: Double(out.trades.count), extra: [:])

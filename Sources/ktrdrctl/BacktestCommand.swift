@@ -93,7 +93,7 @@ extension BacktestCommand.Run {
         guard json else { return print(ResultTable.render(result, seconds: seconds)) }
         var output = result
         if !withEquity { output.equityCurve = .empty }
-        print(String(decoding: try ResultJSON.encoder(pretty: true).encode(output), as: UTF8.self))
+        print(String(decoding: try KtrdrJSON.encoder(pretty: true).encode(output), as: UTF8.self))
     }
 
     /// Starts the backtest on the daemon, draws its progress, prints the result table.

@@ -24,7 +24,7 @@ struct OpsCommand: ParsableCommand {
             if let type { params["operation_type"] = type }
             if active { params["active_only"] = true }
             let ops = try withClient { try daemon.connect().list(params) }
-            if json { return print(String(decoding: try ResultJSON.encoder(pretty: true).encode(ops), as: UTF8.self)) }
+            if json { return print(String(decoding: try KtrdrJSON.encoder(pretty: true).encode(ops), as: UTF8.self)) }
             print([Format.pad("OPERATION", 42), Format.pad("STATUS", 10), Format.pad("PROGRESS", 9), Format.pad("STRATEGY", 20), "SYMBOL", "CREATED"]
                 .joined(separator: " "))
             for o in ops {
@@ -42,7 +42,7 @@ struct OpsCommand: ParsableCommand {
         @Argument var operationId: String
         func run() throws {
             let r = try withClient { try daemon.connect().operation(operationId) }
-            print(String(decoding: try ResultJSON.encoder(pretty: true).encode(r), as: UTF8.self))
+            print(String(decoding: try KtrdrJSON.encoder(pretty: true).encode(r), as: UTF8.self))
         }
     }
 
@@ -88,7 +88,7 @@ struct OpsCommand: ParsableCommand {
 
         func run() throws {
             let r = try withClient { try daemon.connect().results(operationId, equityCurve: equity || json || chart != nil) }
-            if json { return print(String(decoding: try ResultJSON.encoder(pretty: true).encode(r), as: UTF8.self)) }
+            if json { return print(String(decoding: try KtrdrJSON.encoder(pretty: true).encode(r), as: UTF8.self)) }
             if equity {
                 print("timestamp,equity,drawdown_pct,position")
                 let c = r.equityCurve

@@ -16,7 +16,7 @@ struct PluginsCommand: ParsableCommand {
         @Flag(help: "Print JSON.") var json = false
         func run() throws {
             let list = try withClient { try daemon.connect().plugins() }
-            if json { return print(String(decoding: try ResultJSON.encoder(pretty: true).encode(list), as: UTF8.self)) }
+            if json { return print(String(decoding: try KtrdrJSON.encoder(pretty: true).encode(list), as: UTF8.self)) }
             print("plugins directory \(list.directory) (host ABI \(list.abi))")
             print(PluginsCommand.table(list.plugins))
             for p in list.problems { print("refused \(p.file): \(p.message)") }

@@ -38,7 +38,7 @@ struct TrainCommand: ParsableCommand {
                                   c.loss ?? .nan, c.trainAccuracy ?? .nan, c.valAccuracy ?? .nan))
             }
         }
-        if json { print(String(decoding: try ResultJSON.encoder(pretty: true).encode(final), as: UTF8.self)) }
+        if json { print(String(decoding: try KtrdrJSON.encoder(pretty: true).encode(final), as: UTF8.self)) }
         try exitUnlessCompleted(final)
         guard let t = final.metadata.trainingResult else { return }
         let s = t.metadata.training

@@ -181,7 +181,7 @@ final class EngineTests: XCTestCase {
         XCTAssertNil(m.sharpeRatio)
         XCTAssertNil(m.profitFactor)
         XCTAssertNil(m.winRate)
-        let json = String(decoding: try ResultJSON.encoder().encode(m), as: UTF8.self)
+        let json = String(decoding: try KtrdrJSON.encoder().encode(m), as: UTF8.self)
         XCTAssertTrue(json.contains("\"sharpe_ratio\":null"), json)
         XCTAssertFalse(json.lowercased().contains("nan") || json.lowercased().contains("inf"))
     }

@@ -112,7 +112,7 @@ final class ResultJSONTests: XCTestCase {
         let r = try Backtester.run(Backtester.prepare(BacktestRequest(strategy: config, symbol: "EURUSD", timeframe: .h1), strategy: try compiledIn(config),
                                                       dataDirectory: Repo.path("data")))
         XCTAssertGreaterThan(r.trades.count, 5)
-        let bytes = try ResultJSON.encodeResult(r)
+        let bytes = try KtrdrJSON.encodeResult(r)
         let back = try ResultReader.decode(bytes)
         XCTAssertEqual(back.trades, r.trades)
         XCTAssertEqual(back.equityCurve, r.equityCurve)
@@ -121,7 +121,7 @@ final class ResultJSONTests: XCTestCase {
         XCTAssertEqual([back.strategy, back.symbol, back.timeframe, back.start, back.end], [r.strategy, r.symbol, r.timeframe, r.start, r.end])
         XCTAssertEqual(back.bars, r.bars)
         // Same document as Foundation's encoder produces (compared as parsed JSON).
-        let viaFoundation = try JSONSerialization.jsonObject(with: ResultJSON.encoder().encode(r)) as! NSDictionary
+        let viaFoundation = try JSONSerialization.jsonObject(with: KtrdrJSON.encoder().encode(r)) as! NSDictionary
         let viaFast = try JSONSerialization.jsonObject(with: Data(bytes)) as! NSDictionary
         XCTAssertEqual(viaFast, viaFoundation)
         // Wrapped as the socket and HTTP send it.

@@ -44,7 +44,7 @@ final class OperationsTests: XCTestCase {
 
     func testBacktestCompletesAndItsResultIsStoredExactly() async throws {
         let m = try manager()
-        var p = BacktestParameters(strategyName: "sma_crossover", symbol: "GOOG", timeframe: "1d")
+        var p = StartRequest(strategyName: "sma_crossover", symbol: "GOOG", timeframe: "1d")
         p.commission = 0.001
         p.slippage = 0
         let started = try await m.startBacktest(p)
@@ -74,7 +74,7 @@ final class OperationsTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
         try SyntheticData(bars: 300_000).write(to: data + "/BIG_1m.csv")
         let m = try manager(data: data)
-        var p = BacktestParameters(strategyName: "sma_crossover", symbol: "BIG", timeframe: "1m")
+        var p = StartRequest(strategyName: "sma_crossover", symbol: "BIG", timeframe: "1m")
         p.paceBarsPerSecond = 1e12
         let started = try await m.startBacktest(p)
         XCTAssertNil(started.metadata.bars, "not loaded at the start call")
@@ -110,12 +110,12 @@ final class OperationsTests: XCTestCase {
 
     func testValidationFailsBeforeAnOperationExists() async throws {
         let m = try manager()
-        let cases: [(BacktestParameters, Int, String)] = [
-            (BacktestParameters(strategyName: "nope", symbol: "GOOG", timeframe: "1d"), 404, "strategy_not_found"),
-            (BacktestParameters(strategyName: "sma_crossover", symbol: "NOPE", timeframe: "1d"), 404, "data_not_found"),
-            (BacktestParameters(strategyName: "sma_crossover", symbol: "../x", timeframe: "1d"), 400, "invalid_name"),
-            (BacktestParameters(strategyName: "sma_crossover", symbol: "GOOG", timeframe: "7d"), 400, "invalid_timeframe"),
-            (BacktestParameters(strategyName: "sma_crossover", symbol: "GOOG", timeframe: "1d", startDate: "2004-08-20"), 422, "insufficient_data"),
+        let cases: [(StartRequest, Int, String)] = [
+            (StartRequest(strategyName: "nope", symbol: "GOOG", timeframe: "1d"), 404, "strategy_not_found"),
+            (StartRequest(strategyName: "sma_crossover", symbol: "NOPE", timeframe: "1d"), 404, "data_not_found"),
+            (StartRequest(strategyName: "sma_crossover", symbol: "../x", timeframe: "1d"), 400, "invalid_name"),
+            (StartRequest(strategyName: "sma_crossover", symbol: "GOOG", timeframe: "7d"), 400, "invalid_timeframe"),
+            (StartRequest(strategyName: "sma_crossover", symbol: "GOOG", timeframe: "1d", startDate: "2004-08-20"), 422, "insufficient_data"),
         ]
         for (p, status, code) in cases {
             do {
@@ -132,11 +132,11 @@ final class OperationsTests: XCTestCase {
 
     func testPendingOperationsWaitInFIFOAndCanBeCancelled() async throws {
         let m = try manager(maxConcurrent: 1)
-        var slow = BacktestParameters(strategyName: "sma_crossover", symbol: "EURUSD", timeframe: "1h")
+        var slow = StartRequest(strategyName: "sma_crossover", symbol: "EURUSD", timeframe: "1h")
         slow.paceBarsPerSecond = 2_000  // 5000 bars: 2.5 s
         let a = try await m.startBacktest(slow)
-        let b = try await m.startBacktest(BacktestParameters(strategyName: "sma_crossover", symbol: "GOOG", timeframe: "1d"))
-        let c = try await m.startBacktest(BacktestParameters(strategyName: "sma_crossover", symbol: "GOOG", timeframe: "1d"))
+        let b = try await m.startBacktest(StartRequest(strategyName: "sma_crossover", symbol: "GOOG", timeframe: "1d"))
+        let c = try await m.startBacktest(StartRequest(strategyName: "sma_crossover", symbol: "GOOG", timeframe: "1d"))
         let bState = try await m.get(b.operationId).status
         XCTAssertEqual(bState, .pending)
         let cancelled = try await m.cancel(b.operationId)
@@ -159,7 +159,7 @@ final class OperationsTests: XCTestCase {
         let store = try OperationStore(path: dir + "/ktrdr.db")
         var r = OperationRecord(operationId: OperationRecord.newId(type: .backtesting), operationType: .backtesting, status: .running,
                                 createdAt: "2026-01-01T00:00:00.000Z", progress: OperationProgress(),
-                                metadata: OperationMetadata(parameters: BacktestParameters(strategyName: "s", symbol: "X", timeframe: "1d")))
+                                metadata: OperationMetadata(parameters: StartRequest(strategyName: "s", symbol: "X", timeframe: "1d")))
         try store.save(r)
         r.operationId = OperationRecord.newId(type: .backtesting)
         r.status = .completed

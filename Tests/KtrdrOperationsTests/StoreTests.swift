@@ -18,7 +18,7 @@ final class StoreTests: XCTestCase {
     static func record(_ status: OperationStatus, parent: String? = nil, created: String = "2026-01-01T00:00:00.000Z") -> OperationRecord {
         var r = OperationRecord(operationId: OperationRecord.newId(type: .backtesting), operationType: .backtesting, status: status,
                                 createdAt: created, progress: OperationProgress(),
-                                metadata: OperationMetadata(parameters: BacktestParameters(strategyName: "s", symbol: "X", timeframe: "1d")))
+                                metadata: OperationMetadata(parameters: StartRequest(strategyName: "s", symbol: "X", timeframe: "1d")))
         r.parentId = parent
         return r
     }
@@ -97,11 +97,11 @@ final class StoreTests: XCTestCase {
                 CREATE TABLE results (id TEXT PRIMARY KEY REFERENCES operations(id) ON DELETE CASCADE, summary TEXT NOT NULL, trades TEXT NOT NULL,
                     curve_time BLOB NOT NULL, curve_equity BLOB NOT NULL, curve_drawdown BLOB NOT NULL, curve_position BLOB NOT NULL);
                 """)
-            let json = String(decoding: try ResultJSON.encoder().encode(r), as: UTF8.self)
+            let json = String(decoding: try KtrdrJSON.encoder().encode(r), as: UTF8.self)
             try db.query("INSERT INTO operations VALUES(?, ?, ?, ?, ?)", [.text(r.operationId), .text("backtesting"), .text("completed"), .text(r.createdAt), .text(json)])
             let header = "{\"strategy\":\"s\",\"symbol\":\"X\",\"timeframe\":\"1d\",\"start\":\"a\",\"end\":\"b\",\"bars\":2,\"warmup_bars\":0,"
-                + "\"settings\":" + String(decoding: try ResultJSON.encoder().encode(ExecutionSettings()), as: UTF8.self)
-                + ",\"metrics\":" + String(decoding: try ResultJSON.encoder().encode(Metrics.zero), as: UTF8.self) + "}"
+                + "\"settings\":" + String(decoding: try KtrdrJSON.encoder().encode(ExecutionSettings()), as: UTF8.self)
+                + ",\"metrics\":" + String(decoding: try KtrdrJSON.encoder().encode(Metrics.zero), as: UTF8.self) + "}"
             func blob<T>(_ v: [T]) -> SQLiteValue { .blob(v.withUnsafeBytes { Array($0) }) }
             try db.query("INSERT INTO results VALUES(?, ?, ?, ?, ?, ?, ?)", [.text(r.operationId), .text(header), .text("[]"),
                                                                           blob([Int64(1), 2]), blob([1.0, 2.0]), blob([0.0, 0.0]), blob([0.0, 1.0])])
@@ -170,7 +170,7 @@ final class StoreTests: XCTestCase {
 
 extension Metrics {
     /// All zero (decoded, as the memberwise initialiser is internal to the core).
-    static let zero: Metrics = try! ResultJSON.decoder().decode(Metrics.self, from: Data("""
+    static let zero: Metrics = try! KtrdrJSON.decoder().decode(Metrics.self, from: Data("""
         {"initial_capital":0,"final_equity":0,"total_return":0,"total_return_pct":0,"max_drawdown_pct":0,"max_drawdown":0,
          "max_drawdown_duration":0,"total_trades":0,"winning_trades":0,"losing_trades":0,"exposure_pct":0,
          "buy_and_hold_return_pct":0,"bars_per_year":252}

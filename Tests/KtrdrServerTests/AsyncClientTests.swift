@@ -22,7 +22,7 @@ final class AsyncClientTests: XCTestCase {
             let api = try AsyncDaemonClient(url: "http://127.0.0.1:\(port)", token: "t0k")
             let health = try await api.health()
             XCTAssertEqual(health.status, "ok")
-            var p = BacktestParameters(strategyName: "sma_crossover", symbol: "GOOG", timeframe: "1d")
+            var p = StartRequest(strategyName: "sma_crossover", symbol: "GOOG", timeframe: "1d")
             p.commission = 0.001
             p.slippage = 0
             let started = try await api.startBacktest(p)

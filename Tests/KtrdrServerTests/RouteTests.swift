@@ -52,13 +52,13 @@ final class RouteTests: XCTestCase {
             let start = try await client.execute(uri: "/api/v1/backtests/start", method: .post, headers: [.contentType: "application/json"],
                                                  body: ByteBuffer(string: #"{"strategy_name":"sma_crossover","symbol":"GOOG","timeframe":"1d","commission":0.001,"slippage":0}"#))
             XCTAssertEqual(start.status, .ok)
-            let started = try ResultJSON.decoder().decode(StartedResponse.self, from: Data(buffer: start.body))
+            let started = try KtrdrJSON.decoder().decode(StartedResponse.self, from: Data(buffer: start.body))
             let id = started.operationId
             var status = started.data.status
             for _ in 0..<500 where !status.isTerminal {
                 try await Task.sleep(nanoseconds: 10_000_000)
                 let get = try await client.execute(uri: "/api/v1/operations/\(id)", method: .get)
-                status = try ResultJSON.decoder().decode(Envelope<OperationRecord>.self, from: Data(buffer: get.body)).data.status
+                status = try KtrdrJSON.decoder().decode(Envelope<OperationRecord>.self, from: Data(buffer: get.body)).data.status
             }
             XCTAssertEqual(status, .completed)
             let result = try await client.execute(uri: "/api/v1/operations/\(id)/results?equity_curve=false", method: .get)

@@ -99,7 +99,7 @@ public struct FastJSON {
     }
 }
 
-extension ResultJSON {
+extension KtrdrJSON {
     /// A whole result as JSON: small parts through `JSONEncoder`, trades and curve through `FastJSON`.
     public static func encodeResult(_ r: BacktestResult) throws -> [UInt8] {
         let e = encoder()

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Reads a result JSON (as `ResultJSON.encodeResult` and the API write it) in one pass over
+/// Reads a result JSON (as `KtrdrJSON.encodeResult` and the API write it) in one pass over
 /// the bytes: trades and the equity curve are parsed directly into their types, the small
 /// objects (settings, metrics) go through `JSONDecoder`. Foundation's decoder with key
 /// conversion takes ~35 µs per trade (measured 138 ms for 4,000); this takes ~1-2 µs.
@@ -50,7 +50,7 @@ public struct ResultReader {
         var bars = 0, warmup = 0
         var settings: ExecutionSettings?, metrics: Metrics?
         var trades = [Trade](), curve = EquityCurve.empty
-        let decoder = ResultJSON.decoder()
+        let decoder = KtrdrJSON.decoder()
         try expect(UInt8(ascii: "{"))
         if try !peekIs(UInt8(ascii: "}")) {
             repeat {

@@ -79,10 +79,10 @@ public enum StrategyLoader {
         let indicators = IndicatorSection.parse(top["indicators"], r)
         let outputs = Set(indicators.flatMap { $0.outputNames })
         let fuzzy = FuzzySection.parse(top["fuzzy_sets"], knownOutputs: outputs, r)
-        let model = top["model"].flatMap { ModelSection.parse($0, r) }
-        let decisions = ModelSection.decisions(top["decisions"], r)
-        let training = top["training"].flatMap { ModelSection.training($0, r) }
-        let trading = ModelSection.trading(top["trading"], r)
+        let model = top["model"].flatMap { RunSections.model($0, r) }
+        let decisions = RunSections.decisions(top["decisions"], r)
+        let training = top["training"].flatMap { RunSections.training($0, r) }
+        let trading = RunSections.trading(top["trading"], r)
 
         if plugin == "neuro" {
             for key in ["indicators", "fuzzy_sets", "model", "training"] where top[key] == nil {

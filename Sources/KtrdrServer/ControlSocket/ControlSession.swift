@@ -93,7 +93,7 @@ struct ControlSession: Sendable {
         case "operation.results":
             let q = try request(ResultsQuery.self)
             let json = try await service.resultJSON(q.operationId, includeCurve: q.equityCurve ?? true)
-            let prefix = try ResultJSON.encoder().encode(id)
+            let prefix = try KtrdrJSON.encoder().encode(id)
             await out.sendRaw(Array("{\"id\":".utf8) + Array(prefix) + Array(",\"result\":".utf8) + json + [0x7D])
         case "operation.watch":
             try await watch(try request(OperationRef.self).operationId, id: id, out)
@@ -154,7 +154,7 @@ actor LineWriter {
     func send<T: Encodable>(_ value: T) async {
         guard isOpen else { return }
         do {
-            var data = try ResultJSON.encoder().encode(value)
+            var data = try KtrdrJSON.encoder().encode(value)
             data.append(0x0A)
             try await outbound.write(ByteBuffer(data: data))
         } catch {

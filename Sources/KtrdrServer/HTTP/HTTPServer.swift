@@ -126,7 +126,7 @@ public enum HTTPServer {
 
     static func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) -> Response {
         do {
-            let data = try ResultJSON.encoder().encode(value)
+            let data = try KtrdrJSON.encoder().encode(value)
             return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(data: data)))
         } catch {
             return errorResponse(ApiError(status: 500, code: "internal_error", message: "response encoding failed: \(error)"))
@@ -134,7 +134,7 @@ public enum HTTPServer {
     }
 
     static func errorResponse(_ error: ApiError) -> Response {
-        let data = (try? ResultJSON.encoder().encode(ErrorEnvelope(error))) ?? Data("{\"success\":false}".utf8)
+        let data = (try? KtrdrJSON.encoder().encode(ErrorEnvelope(error))) ?? Data("{\"success\":false}".utf8)
         return Response(status: .init(code: error.status), headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(data: data)))
     }
 }

@@ -1,8 +1,8 @@
 import Yams
 
-/// `model:`, `decisions:`, `training:` and `trading:` sections.
-enum ModelSection {
-    static func parse(_ node: Node, _ r: YAMLReader) -> ModelConfig? {
+/// How a strategy runs: its `model:`, `decisions:`, `training:` and `trading:` sections.
+enum RunSections {
+    static func model(_ node: Node, _ r: YAMLReader) -> ModelConfig? {
         guard let map = r.mapping(node, "model") else { return nil }
         r.checkKeys(map, allowed: ["type", "architecture", "features", "training"], "model")
         var m = ModelConfig()

@@ -1,9 +1,9 @@
 import Foundation
 
-/// JSON conventions for results: snake_case keys, `null` for undefined metrics (never NaN
-/// or Infinity), ISO-8601 UTC times in trades, epoch seconds in the equity curve (compact
-/// for long curves).
-public enum ResultJSON {
+/// The project-wide JSON coders (API, socket, store, metadata files): snake_case keys, sorted
+/// keys, `null` for undefined metrics (never NaN or Infinity), ISO-8601 UTC times in trades,
+/// epoch seconds in the equity curve (compact for long curves).
+public enum KtrdrJSON {
     public static func encoder(pretty: Bool = false) -> JSONEncoder {
         let e = JSONEncoder()
         e.keyEncodingStrategy = .convertToSnakeCase
