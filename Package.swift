@@ -27,11 +27,14 @@ let package = Package(
     ],
     targets: [
         // Pure domain: data, indicators, fuzzy, strategies, execution, metrics, engine.
-        // Foundation and Yams only; no I/O frameworks.
+        // Foundation and Yams only; no file I/O, no process-wide state (see KtrdrFiles).
         .target(
             name: "KtrdrCore",
-            dependencies: ["CKtrdrSupport", .product(name: "Yams", package: "Yams")]
+            dependencies: [.product(name: "Yams", package: "Yams")]
         ),
+        // The file-system side of the core: reading data and strategy files, writing generated
+        // data, and the process-wide allocator tuning.
+        .target(name: "KtrdrFiles", dependencies: ["KtrdrCore", "CKtrdrSupport"]),
         // libc tuning that Swift's Glibc module does not expose (mallopt).
         .target(name: "CKtrdrSupport"),
         // The wire model: records, requests, responses, errors with their codes. Server and
@@ -52,13 +55,13 @@ let package = Package(
         // Host side: dlopen, checks, hot reload, models directory, training pipeline.
         .target(
             name: "KtrdrPlugins",
-            dependencies: ["KtrdrCore", "KtrdrAPI", "KtrdrPluginABI", .product(name: "Logging", package: "swift-log"),
+            dependencies: ["KtrdrCore", "KtrdrFiles", "KtrdrAPI", "KtrdrPluginABI", .product(name: "Logging", package: "swift-log"),
                            .product(name: "Crypto", package: "swift-crypto")]
         ),
         // Operations: records, SQLite store, runner, progress bridge, cancellation.
         .target(
             name: "KtrdrOperations",
-            dependencies: ["KtrdrCore", "KtrdrAPI", "KtrdrPlugins", "CSQLite", "CZstd", "CKtrdrSupport", .product(name: "Logging", package: "swift-log"),
+            dependencies: ["KtrdrCore", "KtrdrFiles", "KtrdrAPI", "KtrdrPlugins", "CSQLite", "CZstd", "CKtrdrSupport", .product(name: "Logging", package: "swift-log"),
                            .product(name: "Crypto", package: "swift-crypto")]
         ),
         // Strategy plugins. `-z nodelete`: Swift code must never be unmapped (see PluginHost).
@@ -80,7 +83,7 @@ let package = Package(
         .target(
             name: "KtrdrServer",
             dependencies: [
-                "KtrdrAPI", "KtrdrOperations", "CKtrdrSupport",
+                "KtrdrAPI", "KtrdrFiles", "KtrdrOperations", "CKtrdrSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -97,7 +100,7 @@ let package = Package(
         .executableTarget(
             name: "ktrdrd",
             dependencies: [
-                "KtrdrServer", "KtrdrAPI", "KtrdrPlugins", "KtrdrDefaults",
+                "KtrdrServer", "KtrdrAPI", "KtrdrFiles", "KtrdrPlugins", "KtrdrDefaults",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -105,14 +108,14 @@ let package = Package(
         .executableTarget(
             name: "ktrdrctl",
             dependencies: [
-                "KtrdrCore", "KtrdrAPI", "KtrdrClient", "KtrdrPlugins", "KtrdrOperations", "KtrdrDefaults",
+                "KtrdrCore", "KtrdrFiles", "KtrdrAPI", "KtrdrClient", "KtrdrPlugins", "KtrdrOperations", "KtrdrDefaults",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
             name: "ktrdr-bench",
             dependencies: [
-                "KtrdrCore", "KtrdrAPI", "KtrdrOperations", "KtrdrStrategies", "KtrdrPlugins", "KtrdrDefaults",
+                "KtrdrCore", "KtrdrFiles", "KtrdrAPI", "KtrdrOperations", "KtrdrStrategies", "KtrdrPlugins", "KtrdrDefaults",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -120,13 +123,13 @@ let package = Package(
         .target(name: "KtrdrTestSupport", path: "Tests/KtrdrTestSupport"),
         .testTarget(
             name: "KtrdrCoreTests",
-            dependencies: ["KtrdrCore", "KtrdrStrategies", "KtrdrTestSupport"],
+            dependencies: ["KtrdrCore", "KtrdrFiles", "KtrdrStrategies", "KtrdrTestSupport"],
             exclude: ["Fixtures"]
         ),
-        .testTarget(name: "KtrdrPluginsTests", dependencies: ["KtrdrPlugins", "KtrdrAPI", "KtrdrCore", "KtrdrTestSupport"]),
+        .testTarget(name: "KtrdrPluginsTests", dependencies: ["KtrdrPlugins", "KtrdrAPI", "KtrdrCore", "KtrdrFiles", "KtrdrTestSupport"]),
         .testTarget(
             name: "KtrdrOperationsTests",
-            dependencies: ["KtrdrOperations", "KtrdrAPI", "KtrdrPlugins", "KtrdrTestSupport"]
+            dependencies: ["KtrdrOperations", "KtrdrAPI", "KtrdrFiles", "KtrdrPlugins", "KtrdrTestSupport"]
         ),
         .testTarget(
             name: "KtrdrServerTests",

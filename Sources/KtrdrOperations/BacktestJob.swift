@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import KtrdrAPI
 import KtrdrCore
+import KtrdrFiles
 
 /// A backtest as it can be sent anywhere: the strategy's text (not a path that may change),
 /// the data file by path, the range and the costs. An executor resolves it into engine

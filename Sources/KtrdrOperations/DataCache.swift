@@ -2,6 +2,7 @@ import Foundation
 import KtrdrAPI
 import KtrdrCore
 import Synchronization
+import KtrdrFiles
 
 /// Parsed data files kept in memory between operations, keyed by path and validated by the
 /// file's identity (device, inode, size, modification and change times: an edit that keeps

@@ -3,6 +3,7 @@ import KtrdrAPI
 import KtrdrCore
 import KtrdrPlugins
 import Logging
+import KtrdrFiles
 
 /// Where the daemon finds things and how much it runs at once.
 public struct OperationsConfig: Sendable {

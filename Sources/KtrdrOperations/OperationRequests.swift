@@ -2,6 +2,7 @@ import Foundation
 import KtrdrAPI
 import KtrdrCore
 import KtrdrPlugins
+import KtrdrFiles
 
 /// Synchronous validation of requests: every check that can fail happens here, before an
 /// operation exists, so the API answers 4xx and nothing is created.

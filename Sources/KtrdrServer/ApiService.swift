@@ -3,6 +3,7 @@ import KtrdrAPI
 import KtrdrCore
 import KtrdrOperations
 import KtrdrPlugins
+import KtrdrFiles
 
 /// The operations the daemon offers, independent of transport: the HTTP routes and the
 /// control-socket methods are thin adapters over these.

@@ -7,6 +7,7 @@ import KtrdrPlugins
 import Logging
 import NIOCore
 import ServiceLifecycle
+import KtrdrFiles
 
 /// Everything `ktrdrd` needs to start.
 public struct DaemonConfig: Sendable {

@@ -6,6 +6,7 @@ import KtrdrOperations
 import KtrdrPlugins
 import KtrdrStrategies
 import KtrdrDefaults
+import KtrdrFiles
 
 /// `ktrdr-bench`: engine and loader throughput, medians over repeated runs.
 /// Run in release: `swift run -c release ktrdr-bench`.

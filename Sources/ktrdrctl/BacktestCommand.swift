@@ -5,6 +5,7 @@ import KtrdrClient
 import KtrdrCore
 import KtrdrOperations
 import KtrdrDefaults
+import KtrdrFiles
 
 struct BacktestCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "backtest", abstract: "Run and cancel backtests.",

@@ -3,6 +3,7 @@ import Foundation
 import KtrdrAPI
 import KtrdrCore
 import KtrdrDefaults
+import KtrdrFiles
 
 struct DataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "data", abstract: "Inspect and generate data.",

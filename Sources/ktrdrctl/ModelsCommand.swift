@@ -5,6 +5,7 @@ import KtrdrCore
 import KtrdrOperations
 import KtrdrPlugins
 import KtrdrDefaults
+import KtrdrFiles
 
 struct ModelsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "models", abstract: "List trained models and run one on feature rows.",

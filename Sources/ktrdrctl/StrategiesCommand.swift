@@ -3,6 +3,7 @@ import Foundation
 import KtrdrAPI
 import KtrdrCore
 import KtrdrDefaults
+import KtrdrFiles
 
 struct StrategiesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "strategies", abstract: "List and validate strategy files.",

@@ -1,5 +1,6 @@
 import KtrdrCore
 import XCTest
+import KtrdrFiles
 
 /// Every kind of bad input is an error naming the place (file, line, column or YAML path)
 /// and what was expected. Never a crash, never a silent skip.

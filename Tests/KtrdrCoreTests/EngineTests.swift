@@ -1,6 +1,7 @@
 import Foundation
 import KtrdrCore
 import XCTest
+import KtrdrFiles
 
 /// Execution rules on hand-made bars where every number can be checked by hand.
 final class EngineTests: XCTestCase {

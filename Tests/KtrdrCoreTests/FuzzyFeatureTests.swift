@@ -1,5 +1,6 @@
 import KtrdrCore
 import XCTest
+import KtrdrFiles
 
 final class FuzzyFeatureTests: XCTestCase {
     func testMembershipShapes() {

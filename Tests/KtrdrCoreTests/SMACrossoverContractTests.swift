@@ -2,6 +2,7 @@ import Foundation
 import KtrdrCore
 import KtrdrStrategies
 import XCTest
+import KtrdrFiles
 
 /// SMA_CROSSOVER.md: the shipped `sma_crossover` strategy, all-in, commission 0.001,
 /// slippage 0, over whole files, reproduces the reference bit for bit.

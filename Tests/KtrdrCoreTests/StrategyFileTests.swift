@@ -1,5 +1,6 @@
 import KtrdrCore
 import XCTest
+import KtrdrFiles
 
 final class StrategyFileTests: XCTestCase {
     func issues(_ yaml: String, file: StaticString = #filePath, line: UInt = #line) -> [ValidationIssue] {

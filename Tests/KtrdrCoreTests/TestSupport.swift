@@ -3,6 +3,7 @@ import KtrdrCore
 import KtrdrStrategies
 import KtrdrTestSupport
 import XCTest
+import KtrdrFiles
 
 /// Paths inside the repository, found from this file's location.
 enum Repo {

@@ -6,6 +6,7 @@ import KtrdrTestSupport
 import Logging
 import Synchronization
 import XCTest
+import KtrdrFiles
 
 @testable import KtrdrOperations
 

@@ -3,6 +3,7 @@ import KtrdrAPI
 import KtrdrCore
 import KtrdrTestSupport
 import XCTest
+import KtrdrFiles
 
 @testable import KtrdrOperations
 

@@ -83,7 +83,7 @@ public enum Backtester {
     /// `strategy` is the implementation of `request.strategy` (a loaded plugin, or one
     /// compiled in by a benchmark or test).
     public static func prepare(_ request: BacktestRequest, strategy: any SignalStrategy, dataDirectory: String,
-                               load: DataLoader = { path throws(KtrdrError) in try CSVLoader.load(path: path) }) throws(KtrdrError) -> PreparedBacktest {
+                               load: DataLoader) throws(KtrdrError) -> PreparedBacktest {
         let settings = request.strategy.executionSettings(initialCapital: request.initialCapital, commission: request.commission,
                                                           slippage: request.slippage)
         if let problem = settings.problems().first { throw .invalidRequest(problem) }

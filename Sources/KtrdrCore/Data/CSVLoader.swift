@@ -19,33 +19,6 @@ public enum CSVLoader {
     /// Reading the bytes, then parsing them.
     public enum LoadPhase: String, Sendable { case reading, parsing }
 
-    /// Reads and parses the file at `path`. `displayName` is used in messages.
-    public static func load(path: String, displayName: String? = nil, observer: Observer? = nil) throws(KtrdrError) -> Bars {
-        let name = displayName ?? path
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else {
-            if errno == ENOENT { throw .dataNotFound(path: path) }
-            throw .io(path: path, message: String(cString: strerror(errno)))
-        }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw .io(path: path, message: String(cString: strerror(errno))) }
-        let size = Int(st.st_size)
-        // One extra NUL byte so strtod can never read past the buffer.
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size + 1, alignment: 16)
-        defer { buffer.deallocate() }
-        var got = 0
-        while got < size {
-            let n = read(fd, buffer.baseAddress! + got, min(size - got, 16 << 20))
-            if n <= 0 { throw .io(path: path, message: n == 0 ? "file shrank while reading" : String(cString: strerror(errno))) }
-            got += n
-            if let observer, !observer(.reading, got, size) { throw .cancelled }
-        }
-        buffer[size] = 0
-        return try parse(UnsafeBufferPointer(start: buffer.baseAddress!.assumingMemoryBound(to: UInt8.self), count: size),
-                         fileName: name, observer: observer)
-    }
-
     /// Parses CSV text held in a String (tests, small inputs).
     public static func parse(text: String, fileName: String) throws(KtrdrError) -> Bars {
         var bytes = Array(text.utf8)
@@ -59,7 +32,7 @@ public enum CSVLoader {
     }
 
     /// Parses bytes; `bytes[bytes.count]` must be readable and be a NUL byte.
-    static func parse(_ bytes: UnsafeBufferPointer<UInt8>, fileName: String, observer: Observer? = nil) throws(KtrdrError) -> Bars {
+    public static func parse(_ bytes: UnsafeBufferPointer<UInt8>, fileName: String, observer: Observer? = nil) throws(KtrdrError) -> Bars {
         let base = bytes.baseAddress!
         let end = bytes.count
         var pos = 0

@@ -37,23 +37,14 @@ public struct SyntheticData: Sendable {
         return Bars(timestamps: ts, open: o, high: h, low: l, close: c, volume: v)
     }
 
-    /// Writes the CSV to `path`. Returns bytes written.
-    @discardableResult
-    public func write(to path: String) throws(KtrdrError) -> Int {
-        guard let file = fopen(path, "w") else { throw .io(path: path, message: String(cString: strerror(errno))) }
-        defer { fclose(file) }
+    /// The CSV text in chunks of about 1 MiB, header first (`body` returns false to stop).
+    public func csvChunks(_ body: ([UInt8]) -> Bool) {
         var buffer = [UInt8]()
         buffer.reserveCapacity(1 << 20)
-        var written = 0
-        let header = Array("timestamp,open,high,low,close,volume\n".utf8)
-        buffer.append(contentsOf: header)
-        var failed = false
-        func flush() {
-            if fwrite(buffer, 1, buffer.count, file) != buffer.count { failed = true }
-            written += buffer.count
-            buffer.removeAll(keepingCapacity: true)
-        }
+        buffer.append(contentsOf: Array("timestamp,open,high,low,close,volume\n".utf8))
+        var going = true
         forEachBar { t, open, high, low, close, volume in
+            guard going else { return }
             Self.appendTimestamp(t, to: &buffer)
             buffer.append(0x2C); Self.appendTicks(open, to: &buffer)
             buffer.append(0x2C); Self.appendTicks(high, to: &buffer)
@@ -62,11 +53,12 @@ public struct SyntheticData: Sendable {
             buffer.append(0x2C)
             Self.appendInt(volume, to: &buffer)
             buffer.append(0x0A)
-            if buffer.count > (1 << 20) - 128 { flush() }
+            if buffer.count > (1 << 20) - 128 {
+                going = body(buffer)
+                buffer.removeAll(keepingCapacity: true)
+            }
         }
-        flush()
-        if failed { throw .io(path: path, message: "write failed: \(String(cString: strerror(errno)))") }
-        return written
+        if going, !buffer.isEmpty { _ = body(buffer) }
     }
 
     /// Calls `body(timestamp, open, high, low, close, volume)` with prices in ticks (1e-4).

@@ -3,6 +3,7 @@ import Foundation
 import KtrdrAPI
 import KtrdrCore
 import KtrdrPluginABI
+import KtrdrFiles
 
 /// A validated training request: everything checked before an operation exists.
 public struct TrainingJob: Sendable {

@@ -1,0 +1,20 @@
+import Foundation
+import KtrdrCore
+
+extension StrategyLoader {
+    /// Loads `{directory}/{name}.yaml`.
+    public static func load(name: String, directory: String) throws(KtrdrError) -> StrategyConfig {
+        let file = try path(for: name, in: directory)
+        guard FileManager.default.fileExists(atPath: file) else { throw .strategyNotFound(name: name, path: file) }
+        return try load(path: file)
+    }
+
+    public static func load(path: String) throws(KtrdrError) -> StrategyConfig {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw .io(path: path, message: "cannot read strategy file: \(error.localizedDescription)")
+        }
+        let stem = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
+        return try parse(text, fileName: path, expectedName: stem)
+    }
+}
