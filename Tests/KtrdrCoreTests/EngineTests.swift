@@ -195,3 +195,23 @@ final class ProgressLog: @unchecked Sendable {
     func append(_ p: BacktestProgress) { lock.lock(); items.append(p); lock.unlock() }
     var values: [BacktestProgress] { lock.lock(); defer { lock.unlock() }; return items }
 }
+
+/// A trade's wire form is defined once (`Trade.Field`): the fast writer, the Codable form and
+/// the fast reader agree on every key and value.
+final class TradeWireTests: XCTestCase {
+    func testFastWriterCodableAndReaderAgree() throws {
+        let trade = try KtrdrJSON.decoder().decode(Trade.self, from: Data("""
+            {"trade_id":7,"side":"short","entry_time":"2020-09-13T12:26:40Z","entry_price":101.25,"exit_time":"2020-09-13T13:26:40Z",
+             "exit_price":99.5,"quantity":12,"gross_pnl":21,"commission":2.4,"slippage_cost":0.1,"net_pnl":18.5,"return_pct":1.52,
+             "bars_held":60,"exit_reason":"end_of_data"}
+            """.utf8))
+        var w = FastJSON(capacity: 512)
+        w.trade(trade)
+        let fast = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(w.bytes)) as? [String: Any])
+        let codable = try XCTUnwrap(JSONSerialization.jsonObject(with: try KtrdrJSON.encoder().encode(trade)) as? [String: Any])
+        XCTAssertEqual(Set(fast.keys), Set(Trade.Field.allCases.map(\.json)))
+        XCTAssertEqual(Set(codable.keys), Set(fast.keys))
+        for key in fast.keys { XCTAssertEqual("\(fast[key]!)", "\(codable[key]!)", key) }
+        XCTAssertEqual(try KtrdrJSON.decoder().decode(Trade.self, from: Data(w.bytes)), trade)
+    }
+}

@@ -94,6 +94,14 @@ final class RouteTests: XCTestCase {
         }
     }
 
+    func testTheDocumentsTradeSchemaIsTheTradeFieldList() async throws {
+        try await app().test(.router) { client in
+            let doc = try Self.json(try await client.execute(uri: "/api/v1/openapi.json", method: .get))
+            let trade = ((doc["components"] as? [String: Any])?["schemas"] as? [String: Any])?["Trade"] as? [String: Any]
+            XCTAssertEqual(trade?["required"] as? [String], Trade.Field.allCases.map(\.json))
+        }
+    }
+
     func testUnknownRoutesWrongMethodsAndHeadGetTheEnvelope() async throws {
         try await app().test(.router) { client in
             let unknown = try await client.execute(uri: "/api/v1/nope", method: .get)

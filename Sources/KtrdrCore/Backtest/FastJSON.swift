@@ -71,24 +71,37 @@ public struct FastJSON {
         bytes.append(0x5D)
     }
 
-    /// One trade, with the same keys and values as `Trade.encode(to:)`.
+    /// One trade, with the same keys (`Trade.Field`) and values as `Trade.encode(to:)`.
     public mutating func trade(_ t: Trade) {
-        raw("{\"trade_id\":"); integer(Int64(t.tradeId))
-        raw(",\"side\":"); raw(t.side > 0 ? "\"long\"" : "\"short\"")
-        raw(",\"entry_time\":"); time(t.entryTime)
-        raw(",\"entry_price\":"); number(t.entryPrice)
-        raw(",\"exit_time\":"); time(t.exitTime)
-        raw(",\"exit_price\":"); number(t.exitPrice)
-        raw(",\"quantity\":"); number(t.quantity)
-        raw(",\"gross_pnl\":"); number(t.grossPnl)
-        raw(",\"commission\":"); number(t.commission)
-        raw(",\"slippage_cost\":"); number(t.slippageCost)
-        raw(",\"net_pnl\":"); number(t.netPnl)
-        raw(",\"return_pct\":"); number(t.returnPct)
-        raw(",\"bars_held\":"); integer(Int64(t.barsHeld))
-        raw(",\"exit_reason\":"); string(t.exitReason.rawValue)
+        var first = true
+        for field in Trade.Field.allCases {
+            raw(first ? "{" : ",")
+            first = false
+            bytes.append(contentsOf: Self.keys[field.rawValue]!)
+            switch field {
+            case .tradeId: integer(Int64(t.tradeId))
+            case .side: raw(t.side > 0 ? "\"long\"" : "\"short\"")
+            case .entryTime: time(t.entryTime)
+            case .entryPrice: number(t.entryPrice)
+            case .exitTime: time(t.exitTime)
+            case .exitPrice: number(t.exitPrice)
+            case .quantity: number(t.quantity)
+            case .grossPnl: number(t.grossPnl)
+            case .commission: number(t.commission)
+            case .slippageCost: number(t.slippageCost)
+            case .netPnl: number(t.netPnl)
+            case .returnPct: number(t.returnPct)
+            case .barsHeld: integer(Int64(t.barsHeld))
+            case .exitReason: string(t.exitReason.rawValue)
+            }
+        }
         raw("}")
     }
+
+    /// `"name":` of every trade field, ready to copy.
+    private static let keys: [String: [UInt8]] = Dictionary(uniqueKeysWithValues: Trade.Field.allCases.map {
+        ($0.rawValue, Array("\"\($0.json)\":".utf8))
+    })
 
     public mutating func curve(_ c: EquityCurve) {
         raw("{\"timestamps\":"); array(c.timestamps) { $0.integer($1) }

@@ -60,10 +60,27 @@ extension Metrics {
 }
 
 extension Trade {
-    private enum Keys: String, CodingKey {
+    /// A trade's fields in their JSON order: one list for the Codable form, `FastJSON`,
+    /// `ResultReader` and the OpenAPI schema. Keys are camelCase in Swift; `json` is the wire name.
+    public enum Field: String, CodingKey, CaseIterable, Sendable {
         case tradeId, side, entryTime, entryPrice, exitTime, exitPrice, quantity, grossPnl, commission, slippageCost, netPnl
         case returnPct, barsHeld, exitReason
+
+        /// The snake_case name on the wire (`entry_time`).
+        public var json: String { Self.wire[self]! }
+
+        /// The field a wire name stands for.
+        public init?(json: String) {
+            guard let f = Self.byWire[json] else { return nil }
+            self = f
+        }
+
+        private static let wire: [Field: String] = Dictionary(uniqueKeysWithValues: allCases.map { f in
+            (f, f.rawValue.reduce(into: "") { out, c in if c.isUppercase { out += "_" + c.lowercased() } else { out.append(c) } })
+        })
+        private static let byWire: [String: Field] = Dictionary(uniqueKeysWithValues: wire.map { ($1, $0) })
     }
+    private typealias Keys = Field
 
     /// `side` as `long`/`short` and times as ISO-8601 UTC.
     public func encode(to encoder: Encoder) throws {

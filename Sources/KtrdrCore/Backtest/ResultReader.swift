@@ -88,22 +88,22 @@ public struct ResultReader {
             repeat {
                 let key = try string()
                 try expect(UInt8(ascii: ":"))
-                switch key {
-                case "trade_id": t.tradeId = Int(try number())
-                case "side": t.side = try string() == "short" ? -1 : 1
-                case "entry_time": t.entryTime = try time()
-                case "entry_price": t.entryPrice = try number()
-                case "exit_time": t.exitTime = try time()
-                case "exit_price": t.exitPrice = try number()
-                case "quantity": t.quantity = try number()
-                case "gross_pnl": t.grossPnl = try number()
-                case "commission": t.commission = try number()
-                case "slippage_cost": t.slippageCost = try number()
-                case "net_pnl": t.netPnl = try number()
-                case "return_pct": t.returnPct = try number()
-                case "bars_held": t.barsHeld = Int(try number())
-                case "exit_reason": t.exitReason = ExitReason(rawValue: try string()) ?? .signal
-                default: _ = try skipValue()
+                switch Trade.Field(json: key) {
+                case .tradeId: t.tradeId = Int(try number())
+                case .side: t.side = try string() == "short" ? -1 : 1
+                case .entryTime: t.entryTime = try time()
+                case .entryPrice: t.entryPrice = try number()
+                case .exitTime: t.exitTime = try time()
+                case .exitPrice: t.exitPrice = try number()
+                case .quantity: t.quantity = try number()
+                case .grossPnl: t.grossPnl = try number()
+                case .commission: t.commission = try number()
+                case .slippageCost: t.slippageCost = try number()
+                case .netPnl: t.netPnl = try number()
+                case .returnPct: t.returnPct = try number()
+                case .barsHeld: t.barsHeld = Int(try number())
+                case .exitReason: t.exitReason = ExitReason(rawValue: try string()) ?? .signal
+                case nil: _ = try skipValue()
                 }
             } while try commaOr(UInt8(ascii: "}"))
             out.append(t)

@@ -1,3 +1,5 @@
+import KtrdrCore
+
 /// The OpenAPI 3.1 description of the REST API, served at `/api/v1/openapi.json`.
 /// Scenario checks validate real responses against these schemas.
 enum OpenAPIDocument {
@@ -119,7 +121,7 @@ enum OpenAPIDocument {
             "largest_loss": {"$ref": "#/components/schemas/NumberOrNull"}, "expectancy": {"$ref": "#/components/schemas/NumberOrNull"},
             "sqn": {"$ref": "#/components/schemas/NumberOrNull"}, "exposure_pct": {"type": "number"}, "buy_and_hold_return_pct": {"type": "number"},
             "avg_bars_held": {"$ref": "#/components/schemas/NumberOrNull"}}},
-          "Trade": {"type": "object", "required": ["trade_id", "side", "entry_time", "entry_price", "exit_time", "exit_price", "quantity", "gross_pnl", "commission", "slippage_cost", "net_pnl", "return_pct", "bars_held", "exit_reason"], "properties": {
+          "Trade": {"type": "object", "required": [\#(Trade.Field.allCases.map { "\"\($0.json)\"" }.joined(separator: ", "))], "properties": {
             "side": {"enum": ["long", "short"]}, "exit_reason": {"enum": ["signal", "end_of_data"]}}},
           "ResultEnvelope": {"type": "object", "required": ["success", "data"], "properties": {"success": {"const": true}, "data": {"type": "object",
             "required": ["strategy", "symbol", "timeframe", "bars", "metrics", "trades", "equity_curve"], "properties": {
