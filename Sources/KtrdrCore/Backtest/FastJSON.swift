@@ -73,11 +73,9 @@ public struct FastJSON {
 
     /// One trade, with the same keys (`Trade.Field`) and values as `Trade.encode(to:)`.
     public mutating func trade(_ t: Trade) {
-        var first = true
-        for field in Trade.Field.allCases {
-            raw(first ? "{" : ",")
-            first = false
-            bytes.append(contentsOf: Self.keys[field.rawValue]!)
+        for (i, field) in Self.fields.enumerated() {
+            bytes.append(i == 0 ? 0x7B : 0x2C)
+            bytes.append(contentsOf: Self.keys[i])
             switch field {
             case .tradeId: integer(Int64(t.tradeId))
             case .side: raw(t.side > 0 ? "\"long\"" : "\"short\"")
@@ -98,10 +96,9 @@ public struct FastJSON {
         raw("}")
     }
 
-    /// `"name":` of every trade field, ready to copy.
-    private static let keys: [String: [UInt8]] = Dictionary(uniqueKeysWithValues: Trade.Field.allCases.map {
-        ($0.rawValue, Array("\"\($0.json)\":".utf8))
-    })
+    private static let fields = Trade.Field.allCases
+    /// `"name":` of every trade field, in `fields` order, ready to copy.
+    private static let keys: [[UInt8]] = fields.map { Array("\"\($0.json)\":".utf8) }
 
     public mutating func curve(_ c: EquityCurve) {
         raw("{\"timestamps\":"); array(c.timestamps) { $0.integer($1) }
