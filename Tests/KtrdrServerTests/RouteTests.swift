@@ -66,6 +66,7 @@ final class RouteTests: XCTestCase {
             let data = try XCTUnwrap(try Self.json(result)["data"] as? [String: Any])
             XCTAssertEqual((data["trades"] as? [Any])?.count, 33)
             XCTAssertEqual(((data["metrics"] as? [String: Any])?["final_equity"] as? NSNumber)?.doubleValue, 545054.3120499998)
+            XCTAssertEqual(Set((data["metrics"] as? [String: Any] ?? [:]).keys), Set(Metrics.Field.allCases.map(\.json)), "every metric, by its one name")
             let metrics = try await client.execute(uri: "/metrics", method: .get)
             XCTAssertTrue(String(buffer: metrics.body).contains("ktrdr_operations_count{state=\"completed\"} 1"), String(buffer: metrics.body))
             let children = try await client.execute(uri: "/api/v1/operations?parent_id=\(id)", method: .get)
@@ -94,11 +95,14 @@ final class RouteTests: XCTestCase {
         }
     }
 
-    func testTheDocumentsTradeSchemaIsTheTradeFieldList() async throws {
+    func testTheDocumentsTradeAndMetricsSchemasAreTheFieldLists() async throws {
         try await app().test(.router) { client in
             let doc = try Self.json(try await client.execute(uri: "/api/v1/openapi.json", method: .get))
             let trade = ((doc["components"] as? [String: Any])?["schemas"] as? [String: Any])?["Trade"] as? [String: Any]
             XCTAssertEqual(trade?["required"] as? [String], Trade.Field.allCases.map(\.json))
+            let metrics = ((doc["components"] as? [String: Any])?["schemas"] as? [String: Any])?["Metrics"] as? [String: Any]
+            XCTAssertEqual(metrics?["required"] as? [String], Metrics.Field.allCases.map(\.json))
+            XCTAssertEqual(((metrics?["properties"] as? [String: Any])?["sharpe_ratio"] as? [String: String])?["$ref"], "#/components/schemas/NumberOrNull")
         }
     }
 

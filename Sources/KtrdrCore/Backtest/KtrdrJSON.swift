@@ -19,12 +19,29 @@ public enum KtrdrJSON {
 }
 
 extension Metrics {
-    private enum Keys: String, CodingKey {
+    /// Every metric, in its JSON order: one list for the Codable form and the OpenAPI schema
+    /// (statistics are found by name). `json` is the wire name, `kind` its JSON type.
+    public enum Field: String, CodingKey, CaseIterable, Sendable {
         case initialCapital, finalEquity, totalReturn, totalReturnPct, annualizedReturn, volatility, sharpeRatio, sortinoRatio
         case maxDrawdownPct, maxDrawdown, maxDrawdownDuration, calmarRatio, totalTrades, winningTrades, losingTrades, winRate
         case profitFactor, avgWin, avgLoss, largestWin, largestLoss, expectancy, sqn, exposurePct, buyAndHoldReturnPct
         case avgBarsHeld, barsPerYear
+
+        /// The JSON type of a metric: a number, a number or `null` when undefined, an integer.
+        public enum Kind: String, Sendable { case number, numberOrNull, integer }
+
+        public var json: String { rawValue.reduce(into: "") { out, c in if c.isUppercase { out += "_" + c.lowercased() } else { out.append(c) } } }
+
+        public var kind: Kind {
+            switch self {
+            case .maxDrawdownDuration, .totalTrades, .winningTrades, .losingTrades: .integer
+            case .annualizedReturn, .volatility, .sharpeRatio, .sortinoRatio, .calmarRatio, .winRate, .profitFactor, .avgWin, .avgLoss,
+                 .largestWin, .largestLoss, .expectancy, .sqn, .avgBarsHeld: .numberOrNull
+            default: .number
+            }
+        }
     }
+    private typealias Keys = Field
 
     /// Encodes undefined values as explicit `null` (synthesised Codable would omit them).
     public func encode(to encoder: Encoder) throws {

@@ -3,6 +3,20 @@ import KtrdrCore
 /// The OpenAPI 3.1 description of the REST API, served at `/api/v1/openapi.json`.
 /// Scenario checks validate real responses against these schemas.
 enum OpenAPIDocument {
+    /// Every metric is present (`null` when undefined), typed from `Metrics.Field`.
+    static var metricsSchema: String {
+        let properties = Metrics.Field.allCases.map { f in
+            let type = switch f.kind {
+            case .number: #"{"type": "number"}"#
+            case .integer: #"{"type": "integer"}"#
+            case .numberOrNull: ##"{"$ref": "#/components/schemas/NumberOrNull"}"##
+            }
+            return "\"\(f.json)\": \(type)"
+        }
+        let required = Metrics.Field.allCases.map { "\"\($0.json)\"" }
+        return #"{"type": "object", "required": ["# + required.joined(separator: ", ") + #"], "properties": {"# + properties.joined(separator: ", ") + "}}"
+    }
+
     static let json = #"""
     {
       "openapi": "3.1.0",
@@ -110,17 +124,7 @@ enum OpenAPIDocument {
           "MetricsEnvelope": {"type": "object", "required": ["success", "data"], "properties": {"success": {"const": true}, "data": {"type": "object",
             "required": ["operation_id", "status", "metrics", "cursor"], "properties": {"cursor": {"type": "integer"}, "metrics": {"type": "object", "properties": {"bars": {"type": "array",
             "items": {"type": "object", "required": ["bar", "date", "equity", "pnl", "trades"]}}}}}}}},
-          "Metrics": {"type": "object", "required": ["total_return", "total_return_pct", "sharpe_ratio", "max_drawdown", "max_drawdown_pct", "total_trades", "win_rate"], "properties": {
-            "total_return": {"type": "number"}, "total_return_pct": {"type": "number"}, "annualized_return": {"$ref": "#/components/schemas/NumberOrNull"},
-            "volatility": {"$ref": "#/components/schemas/NumberOrNull"}, "sharpe_ratio": {"$ref": "#/components/schemas/NumberOrNull"},
-            "sortino_ratio": {"$ref": "#/components/schemas/NumberOrNull"}, "max_drawdown": {"type": "number"}, "max_drawdown_pct": {"type": "number"},
-            "max_drawdown_duration": {"type": "integer"}, "calmar_ratio": {"$ref": "#/components/schemas/NumberOrNull"}, "total_trades": {"type": "integer"},
-            "winning_trades": {"type": "integer"}, "losing_trades": {"type": "integer"}, "win_rate": {"$ref": "#/components/schemas/NumberOrNull"},
-            "profit_factor": {"$ref": "#/components/schemas/NumberOrNull"}, "avg_win": {"$ref": "#/components/schemas/NumberOrNull"},
-            "avg_loss": {"$ref": "#/components/schemas/NumberOrNull"}, "largest_win": {"$ref": "#/components/schemas/NumberOrNull"},
-            "largest_loss": {"$ref": "#/components/schemas/NumberOrNull"}, "expectancy": {"$ref": "#/components/schemas/NumberOrNull"},
-            "sqn": {"$ref": "#/components/schemas/NumberOrNull"}, "exposure_pct": {"type": "number"}, "buy_and_hold_return_pct": {"type": "number"},
-            "avg_bars_held": {"$ref": "#/components/schemas/NumberOrNull"}}},
+          "Metrics": \#(metricsSchema),
           "Trade": {"type": "object", "required": [\#(Trade.Field.allCases.map { "\"\($0.json)\"" }.joined(separator: ", "))], "properties": {
             "side": {"enum": ["long", "short"]}, "exit_reason": {"enum": ["signal", "end_of_data"]}}},
           "ResultEnvelope": {"type": "object", "required": ["success", "data"], "properties": {"success": {"const": true}, "data": {"type": "object",
