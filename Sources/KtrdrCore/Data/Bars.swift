@@ -30,12 +30,6 @@ public struct Bars: Sendable, Equatable {
              low: Array(low[range]), close: Array(close[range]), volume: Array(volume[range]))
     }
 
-    /// These bars followed by `other`'s.
-    public func appending(_ other: Bars) -> Bars {
-        Bars(timestamps: timestamps + other.timestamps, open: open + other.open, high: high + other.high, low: low + other.low,
-             close: close + other.close, volume: volume + other.volume)
-    }
-
     /// First index whose timestamp is >= `t` (binary search; timestamps strictly increase).
     public func firstIndex(atOrAfter t: Int64) -> Int {
         var lo = 0, hi = timestamps.count

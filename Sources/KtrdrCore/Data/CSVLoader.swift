@@ -3,7 +3,6 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Dispatch
 
 /// Strict, fast loader of `timestamp,open,high,low,close,volume` files into `Bars`.
 ///
@@ -34,10 +33,6 @@ public enum CSVLoader {
 
     /// Parses bytes; `bytes[bytes.count]` must be readable and be a NUL byte.
     public static func parse(_ bytes: UnsafeBufferPointer<UInt8>, fileName: String, observer: Observer? = nil) throws(KtrdrError) -> Bars {
-        try parse(bytes, fileName: fileName, observer: observer, parallelAbove: parallelThreshold)
-    }
-
-    static func parse(_ bytes: UnsafeBufferPointer<UInt8>, fileName: String, observer: Observer?, parallelAbove threshold: Int) throws(KtrdrError) -> Bars {
         let base = bytes.baseAddress!
         let end = bytes.count
         var pos = 0
@@ -45,55 +40,7 @@ public enum CSVLoader {
         let headerEnd = lineEnd(base, pos, end)
         let roles = try columnRoles(header: UnsafeBufferPointer(start: base + pos, count: headerEnd - pos), fileName: fileName)
         pos = headerEnd < end ? headerEnd + 1 : end
-        return try rowsInParallel(base, from: pos, end: end, roles: roles, fileName: fileName, observer: observer, threshold: threshold)
-    }
-
-    /// Files above this size are parsed as two halves on two threads.
-    static let parallelThreshold = 8 << 20
-
-    /// The rows of `[start, end)`; above `parallelThreshold`, the two halves (split at a line
-    /// boundary) are parsed at once and joined. Any defect, including one at the seam, is then
-    /// found again by parsing the second half alone after the first, so the error (line,
-    /// column, message) is exactly the one a single pass reports.
-    static func rowsInParallel(_ base: UnsafePointer<UInt8>, from start: Int, end: Int, roles: [Int], fileName: String,
-                               observer: Observer?, threshold: Int) throws(KtrdrError) -> Bars {
-        guard end - start >= threshold else {
-            return try rows(base, from: start, end: end, firstLine: 2, previous: nil, roles: roles, fileName: fileName, observer: observer)
-        }
-        let seam = min(end, lineEnd(base, start + (end - start) / 2, end) + 1)
-        guard seam < end else {
-            return try rows(base, from: start, end: end, firstLine: 2, previous: nil, roles: roles, fileName: fileName, observer: observer)
-        }
-        var linesBefore = 0, p = start
-        while p < seam, let nl = memchr(base + p, 0x0A, seam - p) {
-            linesBefore += 1
-            p = UnsafeRawPointer(nl).assumingMemoryBound(to: UInt8.self) - base + 1
-        }
-        let secondLine = 2 + linesBefore
-        let halves = Halves()
-        let input = UncheckedPointer(base), progress = UncheckedObserver(observer)
-        DispatchQueue.concurrentPerform(iterations: 2) { i in
-            let b = input.pointer
-            if i == 0 {
-                halves.first = Result { () throws(KtrdrError) in
-                    // The first half reports progress for the whole file (it is half of it).
-                    try rows(b, from: start, end: seam, firstLine: 2, previous: nil, roles: roles, fileName: fileName, observer: progress.call.map { o in
-                        { phase, done, total in o(phase, start + (done - start) * 2, end) }
-                    })
-                }
-            } else {
-                halves.second = Result { () throws(KtrdrError) in
-                    try rows(b, from: seam, end: end, firstLine: secondLine, previous: nil, roles: roles, fileName: fileName, observer: nil)
-                }
-            }
-        }
-        let first = try halves.first!.get()
-        if case let .success(second) = halves.second!, first.timestamps.last.map({ last in second.timestamps.first.map { $0 > last } ?? true }) ?? true {
-            return first.appending(second)
-        }
-        // A defect in the second half or at the seam: find it exactly as one pass would.
-        _ = try rows(base, from: seam, end: end, firstLine: secondLine, previous: first.timestamps.last, roles: roles, fileName: fileName, observer: nil)
-        throw .dataInvalid(file: fileName, line: secondLine, column: "-", message: "inconsistent parse")  // unreachable: the pass above throws
+        return try rows(base, from: pos, end: end, roles: roles, fileName: fileName, observer: observer)
     }
 
     /// The header line (without its newline): the six required names, in any order, nothing
@@ -133,17 +80,15 @@ public enum CSVLoader {
         return timestamp(base, start, stop)
     }
 
-    /// Parses the data lines of `[start, end)`; `firstLine` is the file line number of the
-    /// first, `previous` the timestamp of the bar before them (if any).
-    private static func rows(_ base: UnsafePointer<UInt8>, from start: Int, end: Int, firstLine: Int, previous: Int64?, roles: [Int],
-                             fileName: String, observer: Observer?) throws(KtrdrError) -> Bars {
+    private static func rows(_ base: UnsafePointer<UInt8>, from start: Int, end: Int, roles: [Int], fileName: String,
+                             observer: Observer?) throws(KtrdrError) -> Bars {
         var pos = start
         let estimate = max(16, (end - pos) / 40)
         var ts = [Int64](), o = [Double](), h = [Double](), l = [Double](), c = [Double](), v = [Double]()
         ts.reserveCapacity(estimate); o.reserveCapacity(estimate); h.reserveCapacity(estimate)
         l.reserveCapacity(estimate); c.reserveCapacity(estimate); v.reserveCapacity(estimate)
 
-        var line = firstLine - 1
+        var line = 1
         var row = (Int64(0), 0.0, 0.0, 0.0, 0.0, 0.0)
         let fieldCount = roles.count
         try roles.withUnsafeBufferPointer { (roles: UnsafeBufferPointer<Int>) throws(KtrdrError) in
@@ -184,7 +129,7 @@ public enum CSVLoader {
                 if field <= stop {
                     throw .dataInvalid(file: fileName, line: line, column: "-", message: "too many fields: expected \(fieldCount)")
                 }
-                if let last = ts.last ?? previous, row.0 <= last {
+                if let last = ts.last, row.0 <= last {
                     throw .dataInvalid(file: fileName, line: line, column: "timestamp",
                                        message: "timestamp \(UTCTime.iso(row.0)) is not after the previous one \(UTCTime.iso(last)): timestamps must strictly increase")
                 }
@@ -309,22 +254,4 @@ extension String {
 
 extension Substring {
     func trimmingCharacters(in set: String) -> String { String(self).trimmingCharacters(in: set) }
-}
-
-/// The two halves' outcomes, each written by one thread of `concurrentPerform` and read after it.
-private final class Halves: @unchecked Sendable {
-    var first: Result<Bars, KtrdrError>?
-    var second: Result<Bars, KtrdrError>?
-}
-
-/// The caller's observer, called from the first half's thread only.
-private struct UncheckedObserver: @unchecked Sendable {
-    let call: CSVLoader.Observer?
-    init(_ c: CSVLoader.Observer?) { call = c }
-}
-
-/// The input bytes, read-only for both threads during `concurrentPerform`.
-private struct UncheckedPointer: @unchecked Sendable {
-    let pointer: UnsafePointer<UInt8>
-    init(_ p: UnsafePointer<UInt8>) { pointer = p }
 }
