@@ -3,8 +3,10 @@ import KtrdrAPI
 import KtrdrCore
 
 /// Reads: live operations and records not yet confirmed by the store come from the actor's
-/// memory (a short hop); everything else is read by the store's own connections on a GCD
-/// thread, so a read never waits for the actor to finish a store write, nor the reverse.
+/// memory (a short hop); everything else is read by the store's own connections, never on
+/// the actor, so a read never waits for a store write, nor the reverse. A single record is
+/// read on the calling thread (a hop would cost more than the read); lists and results on a
+/// GCD thread.
 extension OperationManager {
     /// The in-memory state of `id` (live progress included), if it has one.
     func memoryRecord(_ id: String) -> OperationRecord? {
@@ -23,27 +25,31 @@ extension OperationManager {
     }
 
     public nonisolated func get(_ id: String) async throws(ApiError) -> OperationRecord {
-        guard OperationRecord.isValidId(id) else { throw .notFound("unknown operation id '\(id.prefix(80))'", code: "operation_not_found") }
-        if let r = await memoryRecord(id) { return r }
-        // One small row from the page cache on a read connection of its own: read here, as a
-        // hop to another thread would cost more than the read (and wait for a core under load).
-        let stored: OperationRecord?
-        do { stored = try store.record(id) } catch { throw ApiError(status: 500, code: "store_error", message: "store: \(error)") }
-        guard let stored else { throw .notFound("operation '\(id)' not found", code: "operation_not_found") }
-        return stored
+        if let r = try await memoryRecord(checked: id) { return r }
+        return try storedRecord(id) { try store.record($0) }
     }
 
     /// The record as JSON: encoded from memory for a live one, the stored text otherwise (a
     /// finished record is served without being decoded and encoded again).
     public nonisolated func getJSON(_ id: String) async throws(ApiError) -> [UInt8] {
-        guard OperationRecord.isValidId(id) else { throw .notFound("unknown operation id '\(id.prefix(80))'", code: "operation_not_found") }
-        if let r = await memoryRecord(id) {
+        if let r = try await memoryRecord(checked: id) {
             do { return [UInt8](try KtrdrJSON.encoder().encode(r)) } catch {
                 throw ApiError(status: 500, code: "internal_error", message: "record encoding failed: \(error)")
             }
         }
-        let stored: [UInt8]?
-        do { stored = try store.recordJSON(id) } catch { throw ApiError(status: 500, code: "store_error", message: "store: \(error)") }
+        return try storedRecord(id) { try store.recordJSON($0) }
+    }
+
+    /// Refuses an id we could not have made, then answers from memory when it can.
+    private nonisolated func memoryRecord(checked id: String) async throws(ApiError) -> OperationRecord? {
+        guard OperationRecord.isValidId(id) else { throw .notFound("unknown operation id '\(id.prefix(80))'", code: "operation_not_found") }
+        return await memoryRecord(id)
+    }
+
+    /// One stored record (as a value or as JSON), read on the calling thread; 404 when absent.
+    private nonisolated func storedRecord<T>(_ id: String, _ read: (String) throws -> T?) throws(ApiError) -> T {
+        let stored: T?
+        do { stored = try read(id) } catch { throw ApiError(status: 500, code: "store_error", message: "store: \(error)") }
         guard let stored else { throw .notFound("operation '\(id)' not found", code: "operation_not_found") }
         return stored
     }
