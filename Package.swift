@@ -61,8 +61,7 @@ let package = Package(
         // Operations: records, SQLite store, runner, progress bridge, cancellation.
         .target(
             name: "KtrdrOperations",
-            dependencies: ["KtrdrCore", "KtrdrFiles", "KtrdrAPI", "KtrdrPlugins", "CSQLite", "CZstd", "CKtrdrSupport", .product(name: "Logging", package: "swift-log"),
-                           .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["KtrdrCore", "KtrdrFiles", "KtrdrAPI", "KtrdrPlugins", "CSQLite", "CZstd", "CKtrdrSupport", .product(name: "Logging", package: "swift-log")]
         ),
         // Strategy plugins. `-z nodelete`: Swift code must never be unmapped (see PluginHost).
         .target(name: "SMACrossoverPlugin", dependencies: ["KtrdrPluginKit", "KtrdrStrategies"], path: "Plugins/SMACrossover",

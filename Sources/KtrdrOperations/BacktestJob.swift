@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import KtrdrAPI
 import KtrdrCore
@@ -43,9 +42,5 @@ struct BacktestJob: Sendable {
             return !token.isCancelled
         }
         return try Backtester.prepare(request, strategy: strategy, dataDirectory: dataDirectory) { _ throws(KtrdrError) in bars }
-    }
-
-    static func sha256(_ text: String) -> String {
-        SHA256.hash(data: Array(text.utf8)).map { String(format: "%02x", $0) }.joined()
     }
 }

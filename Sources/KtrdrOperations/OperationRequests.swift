@@ -27,7 +27,7 @@ extension OperationManager {
         if let problem = settings.problems().first { throw .invalidRequest(problem) }
         let implementation = try config.strategies.make(strategy, file: file, symbol: p.symbol, timeframe: tf, modelPath: p.modelPath)
         let path = try Backtester.dataPath(symbol: p.symbol, timeframe: tf, dataDirectory: config.dataDirectory)
-        let spec = BacktestSpec(strategyName: strategy.name, strategySource: strategy.source, strategySha256: BacktestJob.sha256(strategy.source),
+        let spec = BacktestSpec(strategyName: strategy.name, strategySource: strategy.source, strategySha256: Checksum.sha256(Array(strategy.source.utf8)),
                                 symbol: p.symbol, timeframe: tf.rawValue, dataPath: path, start: request.start, end: request.end,
                                 initialCapital: request.initialCapital, commission: request.commission, slippage: request.slippage,
                                 modelPath: p.modelPath, paceBarsPerSecond: p.paceBarsPerSecond)

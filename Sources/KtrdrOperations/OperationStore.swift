@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import KtrdrAPI
 import KtrdrCore
+import KtrdrPlugins
 import Synchronization
 
 /// Durable history of operations under the daemon's state directory: records in SQLite (WAL),
@@ -162,7 +163,7 @@ public final class OperationStore: Sendable {
                 _ = try writer.withLock { box in
                     try box.db.query("INSERT OR REPLACE INTO result_files(id, summary, file, data, bytes, sha256) VALUES(?, ?, ?, ?, ?, ?)",
                                      [.text(id), .text(summary), inline ? .null : .text(name), inline ? .blob(bytes) : .null,
-                                      .int(Int64(bytes.count)), .text(ResultFile.sha256(bytes))])
+                                      .int(Int64(bytes.count)), .text(Checksum.sha256(bytes))])
                 }
             }
         } catch {
@@ -286,7 +287,7 @@ public final class OperationStore: Sendable {
                 contents = try ResultFile.decode(try files.read(name, sha256: sha), file: files.path(name))
             } else {
                 let bytes = row[2].blob ?? []
-                guard ResultFile.sha256(bytes) == sha else { throw SQLiteError(message: "\(path): result of \(id): checksum mismatch (the row is damaged)") }
+                guard Checksum.sha256(bytes) == sha else { throw SQLiteError(message: "\(path): result of \(id): checksum mismatch (the row is damaged)") }
                 contents = try ResultFile.decode(bytes, file: "\(path) (result of \(id))")
             }
             return (summary, contents.tradesJSON, contents.curve)

@@ -1,5 +1,5 @@
 import CZstd
-import Crypto
+import KtrdrPlugins
 import Foundation
 import KtrdrAPI
 import KtrdrCore
@@ -95,10 +95,6 @@ enum ResultFile {
             throw SQLiteError(message: "\(file): curve columns differ in length")
         }
         return Contents(tradesJSON: trades.raw, curve: curve)
-    }
-
-    static func sha256(_ bytes: [UInt8]) -> String {
-        SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
     }
 
     // MARK: Sections
@@ -214,7 +210,7 @@ struct ResultFiles: Sendable {
             throw SQLiteError(message: "\(file): result file missing or unreadable")
         }
         let bytes = [UInt8](data)
-        guard ResultFile.sha256(bytes) == sha256 else {
+        guard Checksum.sha256(bytes) == sha256 else {
             throw SQLiteError(message: "\(file): checksum mismatch (the file is damaged)")
         }
         return bytes

@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import KtrdrAPI
 import KtrdrCore
@@ -149,6 +148,6 @@ public enum Trainer {
 
     static func sha256(_ path: String) throws(KtrdrError) -> String {
         guard let data = FileManager.default.contents(atPath: path) else { throw .dataNotFound(path: path) }
-        return SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        return Checksum.sha256(data)
     }
 }
