@@ -50,9 +50,9 @@ class Daemon:
         self.figures = {}
 
     # --- processes -------------------------------------------------------------------------
-    def start(self):
+    def start(self, *extra):
         rc, out, err = self.ctl("daemon", "start", "--http", f"127.0.0.1:{self.port}", "--data-dir", self.data,
-                                "--strategies-dir", self.strategies, "--models-dir", self.models, "--plugins-dir", self.plugins)
+                                "--strategies-dir", self.strategies, "--models-dir", self.models, "--plugins-dir", self.plugins, *extra)
         self.check("daemon starts", rc == 0, "exit 0", f"exit {rc}: {out}{err}")
         return self
 

@@ -194,3 +194,75 @@ def t1(d):
     d.figure("training wall time (100 epochs)", f"{seconds:.1f} s")
     d.figure("accuracy train/val/test", "/".join(f"{new_meta['training'][k]:.4f}" for k in keys[:3]))
     d.figure("python cross-check", check.stdout.strip())
+
+
+# The hostile builds of Scenarios/fixtures/variant_plugin.c (MODE), by what they do.
+CRASH_AT_LOAD = {1: "Segmentation fault", 2: "Aborted", 7: "exited with status 3"}
+
+
+@scenario("X3", "Hostile plugins: crashes at load, bad values and a hung plugin never stop the daemon")
+def x3(d):
+    d.stop()
+    for mode in range(1, 8):
+        build_c_plugin(os.path.join(d.plugins, f"libktrdr_plugin_hostile{mode}.so"), NAME=f"hostile{mode}", VERSION="6.6.6", MODE=mode)
+        with open(os.path.join(d.strategies, f"uses_hostile{mode}.yaml"), "w") as f:
+            f.write(f"name: uses_hostile{mode}\nplugin: hostile{mode}\ndata: {{symbols: [GOOG], timeframes: [1d]}}\n")
+    os.environ["KTRDR_CANCEL_GRACE_SECONDS"] = "2"
+    try:
+        t0 = time.time()
+        d.start("--max-concurrent", "1")
+    finally:
+        del os.environ["KTRDR_CANCEL_GRACE_SECONDS"]
+    d.figure("daemon start with 11 plugins probed", f"{(time.time() - t0) * 1000:.0f} ms (ktrdrctl daemon start)")
+    pid = d.pid()
+    listing = plugins_list(d)
+    problems = {os.path.basename(p["file"]): p["message"] for p in listing["problems"]}
+    for mode, reason in CRASH_AT_LOAD.items():
+        message = problems.get(f"libktrdr_plugin_hostile{mode}.so", "")
+        d.check(f"hostile{mode} (crashes at load) is refused by its probe, the daemon starts without it",
+                reason in message and "probe" in message and all(p["name"] != f"hostile{mode}" for p in listing["plugins"]),
+                f"refused: probe … {reason}", message or listing)
+    torch = next((p for p in listing["plugins"] if p["name"] == "torch"), {})
+    d.check("the model plugin is checked but not mapped until a strategy needs it", torch.get("mapped") is False, "mapped: false", torch)
+
+    def start(name):
+        return d.curl("POST", "/api/v1/backtests/start", {"strategy_name": name, "symbol": "GOOG", "timeframe": "1d"})
+
+    status, body = start("uses_hostile3")
+    d.check("a warm-up of INT64_MAX is a 422 plugin_invalid naming the value", status == 422 and body["error"]["code"] == "plugin_invalid"
+            and "warmup_bars() returned 9223372036854775807" in body["error"]["message"], "422 plugin_invalid warmup_bars() returned …",
+            f"{status} {body}")
+    for mode, what in ((5, "signal 7 at bar 40"), (6, "confidence nan at bar 50")):
+        op = d.start_backtest(strategy_name=f"uses_hostile{mode}", symbol="GOOG", timeframe="1d")
+        done = d.wait_status(op, ["completed", "failed"])
+        error = done.get("error") or {}
+        d.check(f"hostile{mode}: an out-of-range value is a failed run naming the bar", done["status"] == "failed"
+                and error.get("code") == "plugin_invalid" and what in error.get("message", ""), f"failed plugin_invalid … {what}", error)
+
+    stuck = d.start_backtest(strategy_name="uses_hostile4", symbol="GOOG", timeframe="1d")
+    d.wait_status(stuck, ["running"])
+    queued = d.start_backtest(strategy_name="sma_crossover", symbol="GOOG", timeframe="1d")
+    d.check("the only run slot is held by the hung plugin", d.operation(queued)["status"] == "pending", "pending", d.operation(queued)["status"])
+    t0 = time.time()
+    d.curl("DELETE", f"/api/v1/operations/{stuck}")
+    ended = d.wait_status(stuck, ["failed", "cancelled", "completed"], timeout=15)
+    d.figure("hung operation ended after DELETE", f"{time.time() - t0:.1f} s (grace 2 s)")
+    d.check("DELETE on the hung operation ends it as failed cancel_timeout after the grace period",
+            ended["status"] == "failed" and (ended.get("error") or {}).get("code") == "cancel_timeout", "failed cancel_timeout", ended.get("error"))
+    d.check("its slot is released: the queued backtest completes", d.wait_status(queued, ["completed", "failed"], timeout=15)["status"] == "completed",
+            "completed", d.operation(queued))
+    _, metrics = d.curl("GET", "/metrics")
+    d.check("/metrics counts the abandoned operation", "ktrdr_operations_abandoned 1" in metrics, "ktrdr_operations_abandoned 1",
+            [l for l in metrics.splitlines() if "abandoned" in l])
+
+    build_c_plugin(os.path.join(d.plugins, "libktrdr_plugin_late_crash.so"), NAME="late_crash", VERSION="6.6.7", MODE=1)
+    rc, out, err = d.ctl("plugins", "reload")
+    d.check("a crashing file added later is refused by reload (exit 3), nothing else changes", rc == 3 and "late_crash.so" in err
+            and "Segmentation fault" in err and "0 loaded" in out, "exit 3, refused late_crash.so: probe crashed …", f"{rc}: {out}{err}")
+
+    neuro = d.start_backtest(strategy_name=NEURO, symbol="EURUSD", timeframe="1h", start_date="2017-06-01", end_date="2017-06-30")
+    d.check("a neural strategy maps the model plugin on first use and completes",
+            d.wait_status(neuro, ["completed", "failed"], timeout=60)["status"] == "completed", "completed", d.operation(neuro))
+    torch = next((p for p in plugins_list(d)["plugins"] if p["name"] == "torch"), {})
+    d.check("the model plugin is mapped now", torch.get("mapped") is True, "mapped: true", torch)
+    d.check("the daemon never restarted and stays healthy", d.pid() == pid and d.healthy(), f"pid {pid}", d.pid())

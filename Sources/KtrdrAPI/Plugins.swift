@@ -13,8 +13,10 @@ public struct PluginStatus: Sendable, Codable, Equatable {
     /// True for the generation new operations get.
     public var current: Bool
     public var operations: [String]
+    /// False for a checked model plugin not mapped yet (it maps when first used); `loadedAt` is then when it was checked.
+    public var mapped: Bool
 
-    public init(name: String, kind: String, version: String, abi: String, buildSignature: String, file: String, generation: Int, loadedAt: String, current: Bool, operations: [String]) {
+    public init(name: String, kind: String, version: String, abi: String, buildSignature: String, file: String, generation: Int, loadedAt: String, current: Bool, operations: [String], mapped: Bool = true) {
         self.name = name
         self.kind = kind
         self.version = version
@@ -25,6 +27,7 @@ public struct PluginStatus: Sendable, Codable, Equatable {
         self.loadedAt = loadedAt
         self.current = current
         self.operations = operations
+        self.mapped = mapped
     }
 }
 

@@ -19,8 +19,10 @@ public enum KtrdrDefaults {
     public static var pluginsDirectory: String { environment["KTRDR_PLUGINS_DIR"] ?? executableDirectory }
 
     /// The directory of the running executable (from `/proc/self/exe`).
-    public static var executableDirectory: String {
-        let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        return (me as NSString).deletingLastPathComponent
+    public static var executableDirectory: String { (executablePath as NSString).deletingLastPathComponent }
+
+    /// The running executable (from `/proc/self/exe`).
+    public static var executablePath: String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }
 }

@@ -15,6 +15,9 @@ public struct OperationsConfig: Sendable {
     public var dataCache: DataCache?
     /// Plugins and models: what strategy files are run with.
     public var strategies: StrategyProvider
+    /// Seconds a running operation has to stop after a cancel request; then it is ended as
+    /// `failed` (`cancel_timeout`) and its run slot released, its thread abandoned.
+    public var cancelGraceSeconds: Double = 10
 
     /// Reads a data file through the cache when there is one.
     var loadData: Backtester.DataLoader {
@@ -50,6 +53,7 @@ public actor OperationManager {
         let bridge: ProgressBridge
         let token = CancellationToken()
         var cancelRequestedAt: Date?
+        var graceTimerStarted = false
     }
 
     public nonisolated let store: OperationStore
@@ -68,6 +72,8 @@ public actor OperationManager {
     private var stopping = false
     /// Bars processed by completed runs (for /metrics).
     public private(set) var barsProcessed = 0
+    /// Operations ended by `cancel_timeout` whose threads may still be running plugin code.
+    public private(set) var abandoned = 0
 
     public init(store: OperationStore, config: OperationsConfig, logger: Logger) {
         self.store = store
@@ -240,9 +246,39 @@ public actor OperationManager {
             return op.record
         }
         op.token.cancel()
+        if !op.graceTimerStarted {
+            op.graceTimerStarted = true
+            live[id] = op
+            let grace = config.cancelGraceSeconds
+            Task { [weak self] in
+                try? await Task.sleep(nanoseconds: UInt64(grace * 1e9))
+                await self?.abandonIfStuck(id, grace: grace)
+            }
+        }
         await waitForEnd(id, upTo: 2_000_000_000)  // the engine stops within one chunk
         return (try? await get(id)) ?? op.record
     }
+
+    /// Ends an operation that ignored its cancel request for `grace` seconds (code stuck in a
+    /// plugin cannot be interrupted in process): `failed` with `cancel_timeout`, slot released.
+    /// Its thread is left to finish or hang; whatever it reports later is ignored.
+    private func abandonIfStuck(_ id: String, grace: Double) {
+        guard var op = live.removeValue(forKey: id) else { return }
+        running -= 1
+        abandoned += 1
+        op.record.progress = progress(of: op)
+        op.record.status = .failed
+        op.record.completedAt = RecordTime.isoNow()
+        op.record.durationSeconds = RecordTime.seconds(op.record.completedAt).flatMap { end in RecordTime.seconds(op.record.startedAt).map { end - $0 } }
+        let plugin = op.record.metadata.plugin.map { " (plugin \($0.name) \($0.version))" } ?? ""
+        op.record.error = OperationError(code: "cancel_timeout", message: "did not stop within \(Self.seconds(grace)) of the cancel request while at '\(op.record.progress.currentStep)'\(plugin); ended and its run slot released, its thread abandoned")
+        logger.error("operation abandoned after cancel timeout", metadata: ["operation_id": "\(id)", "grace_s": "\(grace)", "step": "\(op.record.progress.currentStep)"])
+        persist(op.record)
+        for waiter in (finishWaiters.removeValue(forKey: id) ?? [:]).values { waiter.resume() }
+        launchPending()
+    }
+
+    private static func seconds(_ s: Double) -> String { s == s.rounded() ? "\(Int(s)) s" : String(format: "%.1f s", s) }
 
     /// Graceful shutdown: stops launching, cancels pending operations, then running ones, and
     /// waits up to `timeout` for those to stop and for every record to be written.

@@ -30,8 +30,12 @@ public struct DaemonConfig: Sendable {
     public var retentionDays = 90
     /// Memory for parsed data files kept between requests (0 disables the cache).
     public var dataCacheMB = 1024
+    /// Seconds a cancelled operation has to stop before it is ended as `cancel_timeout`.
+    public var cancelGraceSeconds: Double = 10
     public var role = "server"
     public var version = BuildInfo.version
+    /// Checks new plugin files in a child process before mapping them (nil: map directly).
+    public var pluginProbe: PluginProbe?
 
     public init(home: String) { self.home = home }
 
@@ -69,16 +73,19 @@ public enum Daemon {
         let removed = try store.applyRetention(days: config.retentionDays)
         if removed > 0 { logger.info("retention applied", metadata: ["deleted": "\(removed)", "days": "\(config.retentionDays)"]) }
 
-        let plugins = PluginHost(directory: config.pluginsDirectory, modelThreads: config.modelThreads, logger: logger)
+        let plugins = PluginHost(directory: config.pluginsDirectory, modelThreads: config.modelThreads, logger: logger,
+                                 probe: config.pluginProbe)
         let report = plugins.reload()
         logger.info("plugins loaded", metadata: ["directory": "\(config.pluginsDirectory)",
                                                  "loaded": "\(report.loaded.map { "\($0.name) \($0.version)" }.joined(separator: ", "))",
                                                  "refused": "\(report.problems.count)"])
         let strategies = StrategyProvider(plugins: plugins, models: ModelStore(root: config.modelsDirectory, plugins: plugins))
-        let manager = OperationManager(store: store, config: OperationsConfig(
+        var operationsConfig = OperationsConfig(
             dataDirectory: config.dataDirectory, strategiesDirectory: config.strategiesDirectory, strategies: strategies,
             maxConcurrent: config.maxConcurrent, retentionDays: config.retentionDays,
-            dataCache: config.dataCacheMB > 0 ? DataCache(capacityBytes: config.dataCacheMB << 20) : nil), logger: logger)
+            dataCache: config.dataCacheMB > 0 ? DataCache(capacityBytes: config.dataCacheMB << 20) : nil)
+        operationsConfig.cancelGraceSeconds = config.cancelGraceSeconds
+        let manager = OperationManager(store: store, config: operationsConfig, logger: logger)
         let service = ApiService(manager: manager, strategiesDirectory: config.strategiesDirectory, version: config.version)
         let metrics = DaemonMetrics()
         let startedAt = Date()

@@ -39,7 +39,7 @@ struct PluginsCommand: ParsableCommand {
     static func table(_ plugins: [PluginStatus]) -> String {
         var rows = [["NAME", "KIND", "VERSION", "GEN", "ABI", "LOADED", "OPERATIONS", "FILE"]]
         for p in plugins {
-            rows.append([p.name + (p.current ? "" : " (old)"), p.kind, p.version, "\(p.generation)", p.abi, p.loadedAt,
+            rows.append([p.name + (p.current ? "" : " (old)"), p.kind, p.version, "\(p.generation)", p.abi, p.mapped ? p.loadedAt : "on first use",
                          p.operations.isEmpty ? "-" : p.operations.joined(separator: ","), p.file])
         }
         let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max() ?? 0 }

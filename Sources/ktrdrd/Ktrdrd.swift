@@ -46,8 +46,14 @@ struct Ktrdrd: AsyncParsableCommand {
     var dataCacheMb = 1024
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel = "info"
+    @Option(help: "Seconds a running operation has to stop after a cancel request before it is ended as failed (cancel_timeout) and its run slot released (env KTRDR_CANCEL_GRACE_SECONDS).")
+    var cancelGrace = Double(ProcessInfo.processInfo.environment["KTRDR_CANCEL_GRACE_SECONDS"] ?? "") ?? 10
+    @Option(help: .hidden)
+    var probePlugin: String?
 
     func run() async throws {
+        // The child side of a plugin probe (PluginProbe): check one file, report, exit.
+        if let probePlugin { throw ExitCode(PluginProbe.childMain(path: probePlugin)) }
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -71,6 +77,7 @@ struct Ktrdrd: AsyncParsableCommand {
         config.modelsDirectory = (modelsDir as NSString).standardizingPath
         config.pluginsDirectory = ((pluginsDir ?? KtrdrDefaults.pluginsDirectory) as NSString).standardizingPath
         config.modelThreads = max(1, modelThreads)
+        config.pluginProbe = PluginProbe(executable: KtrdrDefaults.executablePath)
         if let watchPlugins {
             guard watchPlugins >= 0.1 else { throw ValidationError("--watch-plugins must be at least 0.1 seconds, got \(watchPlugins)") }
             config.watchPlugins = watchPlugins
@@ -78,6 +85,8 @@ struct Ktrdrd: AsyncParsableCommand {
         if let maxConcurrent { config.maxConcurrent = max(1, maxConcurrent) }
         config.retentionDays = retentionDays
         config.dataCacheMB = max(0, dataCacheMb)
+        guard cancelGrace >= 0.1 else { throw ValidationError("--cancel-grace must be at least 0.1 seconds, got \(cancelGrace)") }
+        config.cancelGraceSeconds = cancelGrace
         do {
             try await Daemon.run(config, logger: logger)
         } catch {

@@ -4,8 +4,8 @@ import KtrdrPluginABI
 
 /// What a plugin file says about itself, read from its `ktrdr_plugin_info` after every
 /// check has passed (`PluginDescriptor.check`).
-public struct PluginDescriptor: Sendable, Equatable {
-    public enum Kind: String, Sendable { case strategy, model }
+public struct PluginDescriptor: Sendable, Equatable, Codable {
+    public enum Kind: String, Sendable, Codable { case strategy, model }
     public var kind: Kind
     public var name: String
     public var version: String

@@ -30,13 +30,21 @@ public final class PluginStrategy: SignalStrategy, @unchecked Sendable {
             }
         }
         guard let created else { throw Self.error(error, plugin: plugin, file: configPath, model: model) }
+        let warmup = table.warmup_bars(created)
+        guard (0...Self.maximumWarmup).contains(warmup) else {
+            table.destroy(created)
+            throw .pluginInvalid(file: plugin.file, message: "\(plugin.descriptor.name) \(plugin.descriptor.version): warmup_bars() returned \(warmup); expected 0…\(Self.maximumWarmup)")
+        }
         self.plugin = plugin
         self.model = model
         self.table = table
         self.instance = created
-        self.warmupBars = Int(table.warmup_bars(created))
+        self.warmupBars = Int(warmup)
         self.providesConfidence = table.provides_confidence(created) != 0
     }
+
+    /// More bars than any data file holds; keeps every index computed from it far from overflow.
+    static let maximumWarmup: Int64 = 1 << 40
 
     deinit { table.destroy(instance) }
 
@@ -51,6 +59,28 @@ public final class PluginStrategy: SignalStrategy, @unchecked Sendable {
         var error = ktrdr_error()
         if table.compute_signals(instance, &view, signal.baseAddress, confidence.baseAddress, &error) != 0 {
             throw Self.error(error, plugin: plugin, file: plugin.file, model: model)
+        }
+        try checkOutput(signal: signal, confidence: confidence, timestamps: bars.timestamps)
+    }
+
+    /// Every value the plugin wrote is checked before the engine reads it: a signal is -1, 0
+    /// or 1; a confidence is a finite number in 0…1.
+    private func checkOutput(signal: UnsafeMutableBufferPointer<Int8>, confidence: UnsafeMutableBufferPointer<Double>,
+                             timestamps: UnsafeBufferPointer<Int64>) throws(KtrdrError) {
+        func refuse(_ t: Int, _ value: String, expected: String) -> KtrdrError {
+            .pluginInvalid(file: plugin.file, message: "\(plugin.descriptor.name) \(plugin.descriptor.version): compute_signals wrote \(value) at bar \(t) (\(UTCTime.iso(timestamps[t]))); expected \(expected)")
+        }
+        // Branch-free passes (vectorised); the first bad index is searched only when there is one.
+        var outside: UInt8 = 0
+        for v in signal { outside |= UInt8(bitPattern: v &+ 1) > 2 ? 1 : 0 }
+        if outside != 0, let t = signal.firstIndex(where: { $0 < -1 || $0 > 1 }) {
+            throw refuse(t, "signal \(signal[t])", expected: "-1 (sell), 0 (hold) or 1 (buy)")
+        }
+        guard providesConfidence else { return }
+        var valid = true
+        for c in confidence { valid = valid && (c >= 0) && (c <= 1) }
+        if !valid, let t = confidence.firstIndex(where: { !($0 >= 0 && $0 <= 1) }) {
+            throw refuse(t, "confidence \(confidence[t])", expected: "a number in 0…1")
         }
     }
 

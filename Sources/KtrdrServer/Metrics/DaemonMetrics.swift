@@ -12,6 +12,9 @@ public final class DaemonMetrics: Sendable {
     private static var bars: MetricNameDescriptor { MetricNameDescriptor(namespace: "ktrdr", metricName: "bars_processed", unitName: "total",
                                                    helpText: "Bars processed by completed backtests since the daemon started") }
 
+    private static var abandoned: MetricNameDescriptor { MetricNameDescriptor(namespace: "ktrdr", metricName: "operations_abandoned",
+                                                        helpText: "Operations ended by cancel_timeout whose threads may still run plugin code") }
+
     public init() {
         requestSeconds = registry.makeValueHistogram(
             descriptor: MetricNameDescriptor(namespace: "ktrdr", subsystem: "http", metricName: "request_duration", unitName: "seconds",
@@ -34,6 +37,7 @@ public final class DaemonMetrics: Sendable {
             registry.makeGauge(descriptor: Self.operations, labels: [("state", state.rawValue)]).set(Double(counts[state] ?? 0))
         }
         registry.makeGauge(descriptor: Self.bars).set(Double(bars))
+        registry.makeGauge(descriptor: Self.abandoned).set(Double(await manager.abandoned))
         return registry.emitToString()
     }
 }
