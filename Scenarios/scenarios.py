@@ -275,3 +275,4 @@ def c1(d):
 # Scenarios about the service as a whole (restart, shutdown, security, bad input, API contract).
 from scenarios_service import *  # noqa: E402,F401,F403
 from scenarios_plugins import *  # noqa: E402,F401,F403
+from scenarios_research import *  # noqa: E402,F401,F403

@@ -72,6 +72,13 @@ public struct StartRequest: Codable, Sendable, Equatable {
     /// Replay pacing: at most this many bars per second (watching a run unfold on a
     /// dashboard, or demonstrating progress and cancellation). Nil: full speed.
     public var paceBarsPerSecond: Double?
+    /// Plugin parameters for this run (`params.<name>` of the strategy file), checked as the file's.
+    public var params: [String: Double]?
+    /// Any other strategy-file field for this run, by dotted YAML path (`decisions.confidence_threshold`).
+    public var overrides: [String: StrategyOverrides.Scalar]?
+
+    /// What this request changes in the strategy file.
+    public var strategyOverrides: StrategyOverrides { StrategyOverrides(params: params ?? [:], fields: overrides ?? [:]) }
 
     public init(strategyName: String, symbol: String, timeframe: String, startDate: String? = nil, endDate: String? = nil) {
         self.strategyName = strategyName
@@ -82,6 +89,11 @@ public struct StartRequest: Codable, Sendable, Equatable {
     }
 }
 
+extension StartRequest: StrictFields {
+    public static let fieldNames = ["strategy_name", "symbol", "timeframe", "start_date", "end_date", "initial_capital", "commission",
+                                    "slippage", "model_path", "mode", "pace_bars_per_second", "params", "overrides"]
+}
+
 /// Request parameters plus how the operation runs.
 public struct OperationMetadata: Codable, Sendable, Equatable {
     public var parameters: StartRequest
@@ -90,8 +102,11 @@ public struct OperationMetadata: Codable, Sendable, Equatable {
     public var bars: Int?
     public var warmupBars: Int?
     public var dataFile: String?
-    /// SHA-256 of the strategy file's text the operation runs.
+    /// SHA-256 of the strategy file's text the operation runs (the file itself; overrides are in `parameters`).
     public var strategySha256: String?
+    /// The plugin parameters in effect: the file's `params` with the request's written over them
+    /// (a plugin's own defaults for parameters named nowhere are not listed).
+    public var params: [String: Double]?
     /// The plugin generation (and model) the operation runs on.
     public var plugin: PluginUse?
     /// Training: the model version written, with its metadata.

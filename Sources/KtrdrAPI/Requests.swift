@@ -1,4 +1,20 @@
 import Foundation
+import KtrdrCore
+
+/// A request body whose every field is known: a field not in `fieldNames` (snake_case) is a
+/// 400 naming it, never silently ignored (a typo such as `symbl` would otherwise read as a
+/// missing `symbol`, and a misspelt option would simply not apply).
+public protocol StrictFields {
+    static var fieldNames: [String] { get }
+}
+
+extension StrictFields {
+    /// The fields of a JSON object not in `fieldNames`, each with the closest known name.
+    public static func unknownFields(in object: [String: Any]) -> [(field: String, suggestion: String?)] {
+        object.keys.sorted().filter { !fieldNames.contains($0) }.map { ($0, Spelling.closest(to: $0, in: fieldNames)) }
+    }
+}
+
 
 /// `operation.get`, `operation.cancel`, `operation.watch`: one operation by id.
 public struct OperationRef: Codable, Sendable, Equatable {

@@ -3,18 +3,19 @@ import KtrdrCore
 
 extension StrategyLoader {
     /// Loads `{directory}/{name}.yaml`.
-    public static func load(name: String, directory: String) throws(KtrdrError) -> StrategyConfig {
+    public static func load(name: String, directory: String, overrides: StrategyOverrides = .init()) throws(KtrdrError) -> StrategyConfig {
         let file = try path(for: name, in: directory)
         guard FileManager.default.fileExists(atPath: file) else { throw .strategyNotFound(name: name, path: file) }
-        return try load(path: file)
+        return try load(path: file, overrides: overrides)
     }
 
-    public static func load(path: String) throws(KtrdrError) -> StrategyConfig {
+    /// The file at `path`, with `overrides` written in before every check (see `StrategyOverrides`).
+    public static func load(path: String, overrides: StrategyOverrides = .init()) throws(KtrdrError) -> StrategyConfig {
         let text: String
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
             throw .io(path: path, message: "cannot read strategy file: \(error.localizedDescription)")
         }
         let stem = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
-        return try parse(text, fileName: path, expectedName: stem)
+        return try parse(text, fileName: path, expectedName: stem, overrides: overrides)
     }
 }

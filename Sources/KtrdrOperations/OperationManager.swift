@@ -94,6 +94,7 @@ public actor OperationManager {
         metadata.warmupBars = job.prepared?.first
         metadata.dataFile = job.spec.dataPath
         metadata.strategySha256 = job.spec.strategySha256
+        metadata.params = job.request.strategy.params
         if let s = job.strategy as? PluginStrategy {
             metadata.plugin = PluginUse(name: s.plugin.descriptor.name, version: s.plugin.descriptor.version,
                                         generation: s.plugin.generation, file: s.plugin.file,

@@ -25,9 +25,14 @@ extension OperationManager {
         request.slippage = p.slippage ?? 0.0005
         let settings = strategy.executionSettings(initialCapital: request.initialCapital, commission: request.commission, slippage: request.slippage)
         if let problem = settings.problems().first { throw .invalidRequest(problem) }
-        let implementation = try config.strategies.make(strategy, file: file, symbol: p.symbol, timeframe: tf, modelPath: p.modelPath)
+        let implementation: any SignalStrategy
+        do throws(KtrdrError) {
+            implementation = try config.strategies.make(strategy, file: file, symbol: p.symbol, timeframe: tf, modelPath: p.modelPath)
+        } catch {
+            throw p.strategyOverrides.explain(error)  // the plugin's own checks of a value given for this run
+        }
         let path = try Backtester.dataPath(symbol: p.symbol, timeframe: tf, dataDirectory: config.dataDirectory)
-        let spec = BacktestSpec(strategyName: strategy.name, strategySource: strategy.source, strategySha256: Checksum.sha256(Array(strategy.source.utf8)),
+        let spec = BacktestSpec(strategyName: strategy.name, strategySource: strategy.source, strategySha256: Checksum.sha256(Array((strategy.fileSource ?? strategy.source).utf8)),
                                 symbol: p.symbol, timeframe: tf.rawValue, dataPath: path, start: request.start, end: request.end,
                                 initialCapital: request.initialCapital, commission: request.commission, slippage: request.slippage,
                                 modelPath: p.modelPath, paceBarsPerSecond: p.paceBarsPerSecond)
@@ -60,7 +65,7 @@ extension OperationManager {
         try Names.check(p.symbol, field: "symbol")
         let tf = try Names.timeframe(p.timeframe)
         let file = try StrategyLoader.path(for: p.strategyName, in: config.strategiesDirectory)
-        return (try StrategyLoader.load(name: p.strategyName, directory: config.strategiesDirectory), file, tf)
+        return (try StrategyLoader.load(name: p.strategyName, directory: config.strategiesDirectory, overrides: p.strategyOverrides), file, tf)
     }
 
     private static func dates(_ p: StartRequest) throws(KtrdrError) -> (Int64?, Int64?) {

@@ -118,6 +118,16 @@ public struct ApiService: Sendable {
     func decode<T: Decodable>(_ type: T.Type, from body: Data, emptyIsObject: Bool = false) throws(ApiError) -> T {
         let body = emptyIsObject && body.isEmpty ? Data("{}".utf8) : body
         guard !body.isEmpty else { throw .badRequest("empty request body: expected a JSON object", code: "invalid_json") }
+        if let strict = T.self as? any StrictFields.Type,
+           let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] {
+            let unknown = strict.unknownFields(in: object)
+            if !unknown.isEmpty {
+                let named = unknown.map { "'\($0.field)'" + ($0.suggestion.map { " (did you mean '\($0)'?)" } ?? "") }
+                throw ApiError(status: 400, code: "unknown_field",
+                               message: "unknown field\(unknown.count == 1 ? "" : "s") \(named.joined(separator: ", ")): expected \(strict.fieldNames.joined(separator: ", "))",
+                               details: ["fields": unknown.map(\.field).joined(separator: ",")])
+            }
+        }
         do {
             return try KtrdrJSON.decoder().decode(T.self, from: body)
         } catch let DecodingError.keyNotFound(key, context) {

@@ -65,15 +65,19 @@ struct BacktestCommand: ParsableCommand {
             Allocator.tuneForColumns()
             do {
                 let tf = try Names.timeframe(timeframe)
-                let config = try StrategyLoader.load(name: strategy, directory: strategiesDir)
+                let overrides = try target.overrides()
+                let config = try StrategyLoader.load(name: strategy, directory: strategiesDir, overrides: overrides)
                 var request = BacktestRequest(strategy: config, symbol: symbol, timeframe: tf,
                                               start: try start.map { s throws(KtrdrError) in try DateArgument.start(s, field: "--start") },
                                               end: try end.map { s throws(KtrdrError) in try DateArgument.end(s, field: "--end") })
                 request.initialCapital = capital
                 request.commission = commission
                 request.slippage = slippage
-                let implementation = try plugins.provider().make(
-                    config, file: try StrategyLoader.path(for: strategy, in: strategiesDir), symbol: symbol, timeframe: tf, modelPath: modelPath)
+                let implementation: any SignalStrategy
+                do throws(KtrdrError) {
+                    implementation = try plugins.provider().make(
+                        config, file: try StrategyLoader.path(for: strategy, in: strategiesDir), symbol: symbol, timeframe: tf, modelPath: modelPath)
+                } catch { throw overrides.explain(error) }
                 let prepared = try Backtester.prepare(request, strategy: implementation, dataDirectory: dataDir)
                 let bar = ProgressBar(enabled: KtrdrStdio.stderrIsTerminal && !json, label: "\(symbol) \(tf.rawValue)")
                 let started = KtrdrStdio.now()
@@ -151,12 +155,50 @@ struct RunTarget: ParsableArguments {
     var start: String?
     @Option(help: "Last bar, inclusive (UTC); default: the file's last bar.")
     var end: String?
+    @Option(name: .customLong("param"), help: ArgumentHelp("A plugin parameter for this run, over the file's (repeatable): --param fast_period=5.", valueName: "name=number"))
+    var params: [String] = []
+    @Option(name: .customLong("set"), help: ArgumentHelp("Any strategy-file field for this run, by its YAML path (repeatable): --set decisions.confidence_threshold=0.7.", valueName: "path=value"))
+    var sets: [String] = []
+
+    func validate() throws { _ = try overrides() }
+
+    /// `--param` and `--set` as the strategy overrides they mean.
+    func overrides() throws -> StrategyOverrides {
+        var out = StrategyOverrides()
+        for item in params {
+            let (name, value) = try Self.split(item, option: "--param", what: "name=number")
+            guard let number = Double(value), number.isFinite else {
+                throw ValidationError("--param \(item): '\(value)' is not a number; plugin parameters are numbers (--param fast_period=5)")
+            }
+            guard out.params.updateValue(number, forKey: name) == nil else { throw ValidationError("--param \(name) is given twice") }
+        }
+        for item in sets {
+            let (path, value) = try Self.split(item, option: "--set", what: "path=value")
+            guard out.fields.updateValue(.parse(value), forKey: path) == nil else { throw ValidationError("--set \(path) is given twice") }
+        }
+        return out
+    }
+
+    private static func split(_ item: String, option: String, what: String) throws -> (String, String) {
+        guard let eq = item.firstIndex(of: "="), eq != item.startIndex else {
+            throw ValidationError("\(option) \(item): expected \(what)")
+        }
+        return (String(item[..<eq]), String(item[item.index(after: eq)...]))
+    }
 
     /// The request fields they fill.
     var parameters: [String: Any] {
         var p: [String: Any] = ["strategy_name": strategy, "symbol": symbol, "timeframe": timeframe]
         if let start { p["start_date"] = start }
         if let end { p["end_date"] = end }
+        if let o = try? overrides() {
+            if !o.params.isEmpty { p["params"] = o.params }
+            if !o.fields.isEmpty {
+                p["overrides"] = o.fields.mapValues { v -> Any in
+                    switch v { case let .number(n): n; case let .bool(b): b; case let .string(s): s }
+                }
+            }
+        }
         return p
     }
 }

@@ -85,6 +85,12 @@ final class RouteTests: XCTestCase {
                 ("/api/v1/operations/op_backtesting_20990101_000000_deadbeef", .get, nil, .notFound, "operation_not_found"),
                 ("/api/v1/operations?parent_id=../etc", .get, nil, .badRequest, "bad_request"),
                 ("/api/v1/operations?limit=abc", .get, nil, .badRequest, "bad_request"),
+                ("/api/v1/backtests/start", .post, #"{"strategy_name":"sma_crossover","symbl":"GOOG","timeframe":"1d"}"#, .badRequest, "unknown_field"),
+                ("/api/v1/backtests/start", .post, #"{"strategy_name":"sma_crossover","symbol":"GOOG","timeframe":"1d","params":{"fast_period":50}}"#,
+                 .unprocessableContent, "strategy_invalid"),
+                ("/api/v1/backtests/start", .post, #"{"strategy_name":"sma_crossover","symbol":"GOOG","timeframe":"1d","params":{"fast_period":"5"}}"#,
+                 .badRequest, "validation_error"),
+                ("/api/v1/trainings/start", .post, #"{"strategy_name":"sma_crossover","symbol":"GOOG","timeframe":"1d","colour":1}"#, .badRequest, "unknown_field"),
             ]
             for (uri, method, body, status, code) in cases {
                 let response = try await client.execute(uri: uri, method: method, headers: [.contentType: "application/json"],

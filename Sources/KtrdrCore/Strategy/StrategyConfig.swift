@@ -22,6 +22,8 @@ public struct StrategyConfig: Sendable, Equatable {
     /// The YAML text this was parsed from: what a plugin is given, so it checks exactly the
     /// file that was validated (not a second read that may see an edit in between).
     public var source: String
+    /// The file's own text when a run overrode some of it (`StrategyOverrides`); nil otherwise.
+    public var fileSource: String? = nil
 }
 
 /// The fuzzy sets of one indicator output, in file order.
@@ -100,7 +102,9 @@ extension StrategyConfig {
         let unknown = params.keys.filter { defaults[$0] == nil }.sorted()
         guard unknown.isEmpty else {
             throw .strategyInvalid(file: file, issues: unknown.map {
-                ValidationIssue(path: "params.\($0)", message: "unknown parameter for plugin '\(plugin)': expected one of \(defaults.keys.sorted().joined(separator: ", "))")
+                ValidationIssue(path: "params.\($0)", message: "unknown parameter for plugin '\(plugin)'"
+                                + (Spelling.closest(to: $0, in: Array(defaults.keys)).map { " (did you mean '\($0)'?)" } ?? "")
+                                + ": expected one of \(defaults.keys.sorted().joined(separator: ", "))")
             })
         }
         return defaults.merging(params) { _, new in new }

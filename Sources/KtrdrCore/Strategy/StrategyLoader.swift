@@ -10,6 +10,20 @@ public enum StrategyLoader {
         return (directory as NSString).appendingPathComponent("\(name).yaml")
     }
 
+    /// Parses and validates YAML text with `overrides` written in: the result's `source` is the
+    /// effective text, `fileSource` the file's own. Issues on overridden paths say what was given.
+    public static func parse(_ text: String, fileName: String, expectedName: String?, overrides: StrategyOverrides) throws(KtrdrError) -> StrategyConfig {
+        guard !overrides.isEmpty else { return try parse(text, fileName: fileName, expectedName: expectedName) }
+        let effective = try overrides.apply(to: text, fileName: fileName)
+        do throws(KtrdrError) {
+            var config = try parse(effective, fileName: fileName, expectedName: expectedName)
+            config.fileSource = text
+            return config
+        } catch {
+            throw overrides.explain(error)
+        }
+    }
+
     /// Parses and validates YAML text. `expectedName` is the file stem `name:` must equal.
     public static func parse(_ text: String, fileName: String, expectedName: String?) throws(KtrdrError) -> StrategyConfig {
         let root: Node?

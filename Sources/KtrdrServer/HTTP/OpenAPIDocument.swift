@@ -88,7 +88,8 @@ enum OpenAPIDocument {
               "code": {"type": "string"}, "message": {"type": "string"},
               "details": {"type": "object", "additionalProperties": {"type": "string"}},
               "problems": {"type": "array", "items": {"type": "object", "required": ["path", "message"], "properties": {"path": {"type": "string"}, "line": {"type": "integer"}, "message": {"type": "string"}}}}}}}},
-          "BacktestRequest": {"type": "object", "required": ["strategy_name", "symbol", "timeframe"], "properties": {
+          "BacktestRequest": {"type": "object", "required": ["strategy_name", "symbol", "timeframe"], "additionalProperties": false,
+            "description": "A field not listed here is a 400 unknown_field naming it.", "properties": {
             "strategy_name": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,32}$"},
             "symbol": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,32}$"},
             "timeframe": {"enum": ["1m", "5m", "15m", "30m", "1h", "4h", "1d", "1w"]},
@@ -96,7 +97,9 @@ enum OpenAPIDocument {
             "end_date": {"type": "string", "description": "inclusive; a date alone covers the whole day"},
             "initial_capital": {"type": "number", "default": 100000}, "commission": {"type": "number", "default": 0.001},
             "slippage": {"type": "number", "default": 0.0005}, "model_path": {"type": "string"}, "mode": {"enum": ["local"]},
-            "pace_bars_per_second": {"type": "number", "minimum": 1, "description": "replay pacing: at most this many bars per second; omitted: full speed"}}},
+            "pace_bars_per_second": {"type": "number", "minimum": 1, "description": "replay pacing: at most this many bars per second; omitted: full speed"},
+            "params": {"type": "object", "additionalProperties": {"type": "number"}, "description": "plugin parameters for this run, written over the file's params and checked as the file's (422 strategy_invalid naming the parameter and the value given)"},
+            "overrides": {"type": "object", "additionalProperties": {"type": ["number", "boolean", "string"]}, "description": "any other strategy-file field for this run, by dotted YAML path (decisions.confidence_threshold); name and plugin cannot be overridden"}}},
           "Progress": {"type": "object", "required": ["percentage", "current_step", "items_processed", "items_total", "context"], "properties": {
             "percentage": {"type": "number", "minimum": 0, "maximum": 100}, "current_step": {"type": "string"},
             "items_processed": {"type": "integer"}, "items_total": {"type": "integer"},
