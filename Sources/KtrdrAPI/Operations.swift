@@ -3,7 +3,7 @@ import KtrdrCore
 
 /// What an operation does.
 public enum OperationType: String, Codable, Sendable, CaseIterable {
-    case backtesting, training
+    case backtesting, training, sweep
     case dataLoading = "data_loading"
 }
 
@@ -31,6 +31,13 @@ public struct ProgressContext: Codable, Sendable, Equatable {
     public var loss: Double?
     public var trainAccuracy: Double?
     public var valAccuracy: Double?
+    /// Sweep: trials finished (completed or failed) and failed, the best so far by the rank
+    /// metric (its value and parameters), and the estimated seconds left.
+    public var trialsDone: Int?
+    public var trialsFailed: Int?
+    public var bestValue: Double?
+    public var bestParams: [String: Double]?
+    public var etaSeconds: Double?
 
     public init() {}
 }
@@ -113,6 +120,10 @@ public struct OperationMetadata: Codable, Sendable, Equatable {
     public var trainingResult: TrainingOutcome?
     /// Training: every epoch's figures so far.
     public var epochs: [EpochReport]?
+    /// Sweep: the request as accepted (its seed filled in), and the strategy file's text it
+    /// runs, so that a sweep resumed after a restart runs exactly the same trials.
+    public var sweep: SweepRequest?
+    public var strategySource: String?
 
     public init(parameters: StartRequest, mode: String = "local", bars: Int? = nil, warmupBars: Int? = nil, dataFile: String? = nil, strategySha256: String? = nil, plugin: PluginUse? = nil, trainingResult: TrainingOutcome? = nil, epochs: [EpochReport]? = nil) {
         self.parameters = parameters

@@ -19,7 +19,8 @@ public struct ClientError: Error, CustomStringConvertible, Sendable {
     }
 
     public var description: String {
-        ([message] + problems.map { "  - \($0)" }).joined(separator: "\n")
+        // A message that already lists its problems (strategy_invalid does) is not repeated.
+        ([message] + problems.map { "  - \($0)" }.filter { !message.contains($0) }).joined(separator: "\n")
     }
 
     static func from(errorObject e: [String: Any]) -> ClientError {

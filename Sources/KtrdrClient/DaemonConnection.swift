@@ -15,6 +15,9 @@ public protocol DaemonConnection: AnyObject {
     /// Calls `onUpdate` with each new state until a terminal one, which it returns.
     func watch(_ id: String, onUpdate: (OperationRecord) -> Void) throws -> OperationRecord
     func startTraining(_ params: [String: Any]) throws -> OperationRecord
+    func startSweep(_ params: [String: Any]) throws -> OperationRecord
+    /// A sweep's finished trials, best first (at any point of its life).
+    func sweepResult(_ id: String) throws -> SweepResult
     func plugins() throws -> PluginList
     func reloadPlugins() throws -> PluginReloadReport
     func models() throws -> [ModelSummary]
@@ -34,6 +37,12 @@ extension ControlClient: DaemonConnection {
     }
     public func startTraining(_ params: [String: Any]) throws -> OperationRecord {
         try call("training.start", params, as: StartedResponse.self).data
+    }
+    public func startSweep(_ params: [String: Any]) throws -> OperationRecord {
+        try call("sweep.start", params, as: StartedResponse.self).data
+    }
+    public func sweepResult(_ id: String) throws -> SweepResult {
+        try call("operation.results", ["operation_id": id], as: SweepResult.self)
     }
     public func plugins() throws -> PluginList { try call("plugins.list", [:], as: PluginList.self) }
     public func reloadPlugins() throws -> PluginReloadReport { try call("plugins.reload", [:], as: PluginReloadReport.self) }
@@ -99,6 +108,12 @@ public final class HTTPConnection: DaemonConnection {
     }
     public func startTraining(_ params: [String: Any]) throws -> OperationRecord {
         try request("POST", "api/v1/trainings/start", body: params, as: StartedResponse.self).data
+    }
+    public func startSweep(_ params: [String: Any]) throws -> OperationRecord {
+        try request("POST", "api/v1/sweeps/start", body: params, as: StartedResponse.self).data
+    }
+    public func sweepResult(_ id: String) throws -> SweepResult {
+        try request("GET", "api/v1/operations/\(id)/results", as: Envelope<SweepResult>.self).data
     }
     public func plugins() throws -> PluginList { try request("GET", "api/v1/plugins", as: Envelope<PluginList>.self).data }
     public func reloadPlugins() throws -> PluginReloadReport {

@@ -9,12 +9,14 @@ import Logging
 enum OperationWork: Sendable {
     case backtest(BacktestJob)
     case training(TrainingJob)
+    case sweep(SweepJob)
 }
 
 /// What a finished operation produced.
 enum OperationOutcome: Sendable {
     case backtest(BacktestResult)
     case training(TrainingOutcome)
+    case sweep(SweepRunner.Summary)
 }
 
 /// How an operation ended, as its executor reports it (once).
@@ -82,6 +84,10 @@ struct LocalExecutor: OperationExecutor {
                     "operation_id": "\(id)", "engine_ms": "\(Int(t1.timeIntervalSince(t0) * 1000))",
                     "store_ms": "\(Int(Date().timeIntervalSince(t1) * 1000))"])
             }
+        case let .sweep(job):
+            do throws(KtrdrError) {
+                outcome = .success(.sweep(try SweepRunner(id: id, job: job, config: config, store: store, logger: logger).run(bridge: bridge, token: token)))
+            } catch { outcome = .failure(error) }
         case let .training(job):
             job.plugin.acquire(id)
             defer { job.plugin.release(id) }

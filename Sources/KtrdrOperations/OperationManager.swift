@@ -103,6 +103,46 @@ public actor OperationManager {
         return try await create(.backtesting, metadata: metadata, items: job.prepared?.tradedBars ?? 0, work: .backtest(job))
     }
 
+    /// Validates a sweep synchronously (the run fields as a backtest's, the grid, the first
+    /// trial through the plugin), then creates its operation.
+    public nonisolated func startSweep(_ r: SweepRequest) async throws(ApiError) -> OperationRecord {
+        let config = self.config
+        var request = r
+        if request.method == "random", request.seed == nil { request.seed = UInt64.random(in: 0...UInt64(UInt32.max)) }  // recorded: reproducible
+        let accepted = request
+        let job = try await Self.validated { () throws(KtrdrError) in try Self.prepareSweep(accepted, config: config) }
+        var metadata = OperationMetadata(parameters: accepted.backtest)
+        metadata.dataFile = job.dataPath
+        metadata.strategySha256 = Checksum.sha256(Array(job.strategySource.utf8))
+        metadata.sweep = accepted
+        metadata.strategySource = job.strategySource
+        return try await create(.sweep, metadata: metadata, items: job.trials.count, work: .sweep(job))
+    }
+
+    /// Queues again a sweep the previous daemon left running or pending: its stored trials are
+    /// kept and only the others run, on the strategy text it was accepted with.
+    public func resume(_ record: OperationRecord) {
+        guard record.operationType == .sweep, let request = record.metadata.sweep, let source = record.metadata.strategySource else { return }
+        let id = record.operationId
+        do throws(KtrdrError) {
+            let done = (try? store.trialIndices(id)) ?? []
+            let job = try Self.prepareSweep(request, source: source, done: done, config: config)
+            var r = record
+            r.status = .pending
+            r.startedAt = nil
+            r.progress.currentStep = "Resuming: \(done.count) of \(job.trials.count) trials already done"
+            persist(r)
+            logger.info("sweep resumed after a restart", metadata: ["operation_id": "\(id)", "trials_done": "\(done.count)", "trials": "\(job.trials.count)"])
+            _ = enqueue(Live(record: r, work: .sweep(job), bridge: ProgressBridge(totalBars: job.trials.count)))
+        } catch {
+            var r = record
+            r.status = .failed
+            r.completedAt = RecordTime.isoNow()
+            r.error = OperationError(code: "interrupted", message: "the daemon stopped during this sweep and it cannot resume: \(error.description)")
+            persist(r)
+        }
+    }
+
     /// Validates a training request synchronously (strategy, data, model plugin), then creates
     /// the operation.
     public nonisolated func startTraining(_ p: StartRequest) async throws(ApiError) -> OperationRecord {
@@ -187,6 +227,13 @@ public actor OperationManager {
             op.record.progress.currentStep = "Completed: model v\(result.version) at \(result.modelPath)"
             logger.info("model trained", metadata: ["operation_id": "\(id)", "model": "\(result.modelPath)",
                                                     "val_accuracy": "\(result.metadata.training.valAccuracy)"])
+        case let .success(.sweep(summary)):
+            op.record.status = .completed
+            op.record.resultSummary = summary.best?.metrics
+            op.record.progress.percentage = 100
+            let best = summary.best.map { b in "; best " + b.params.keys.sorted().map { "\($0)=\(StrategyOverrides.Scalar.number(b.params[$0]!))" }.joined(separator: " ") } ?? ""
+            op.record.progress.currentStep = "Completed: \(summary.completed) trials\(summary.failed > 0 ? ", \(summary.failed) failed" : "")\(best)"
+            logger.info("sweep completed", metadata: ["operation_id": "\(id)", "completed": "\(summary.completed)", "failed": "\(summary.failed)"])
         case let .success(.backtest(result)):
             if let storeError = report.storeError {
                 op.record.status = .failed

@@ -7,6 +7,7 @@ extension OperationManager {
     func progress(of op: Live) -> OperationProgress {
         var p = op.record.progress
         if case .training = op.work { return trainingProgress(p, op) }
+        if case let .sweep(job) = op.work, let trials = op.bridge.trials { return sweepProgress(p, trials, rank: job.rank) }
         guard let latest = op.bridge.latest.progress else {
             if let loading = op.bridge.loading {
                 let mb = { (n: Int) in String(format: "%.1f", Double(n) / 1_048_576) }
@@ -30,6 +31,26 @@ extension OperationManager {
         if latest.barsDone < latest.barsTotal, let started = RecordTime.seconds(op.record.startedAt) {
             let elapsed = Date().timeIntervalSince1970 - started
             if elapsed > 0 { p.context.barsPerSecond = Double(latest.barsDone) / elapsed }
+        }
+        return p
+    }
+
+    private func sweepProgress(_ base: OperationProgress, _ t: ProgressBridge.Trials, rank: RankMetric) -> OperationProgress {
+        var p = base
+        p.itemsProcessed = t.done
+        p.itemsTotal = t.total
+        p.percentage = (Double(t.done) / Double(max(1, t.total)) * 1000).rounded(.down) / 10
+        p.context.trialsDone = t.done
+        p.context.trialsFailed = t.failed
+        p.context.bestValue = t.bestValue
+        p.context.bestParams = t.bestParams
+        let best = t.bestParams.map { params in
+            "; best \(rank.metric) \(t.bestValue.map { String(format: "%.4g", $0) } ?? "-") at " + params.keys.sorted().map { "\($0)=\(StrategyOverrides.Scalar.number(params[$0]!))" }.joined(separator: " ")
+        } ?? ""
+        p.currentStep = "Trial \(t.done)/\(t.total)\(t.failed > 0 ? " (\(t.failed) failed)" : "")\(best)"
+        if let started = t.startedAt, t.doneHere > 0, t.done < t.total {
+            let elapsed = Date().timeIntervalSince1970 - started
+            p.context.etaSeconds = elapsed / Double(t.doneHere) * Double(t.total - t.done)
         }
         return p
     }

@@ -104,6 +104,11 @@ extension OperationManager {
 
     /// The result as ready-made JSON (see `OperationStore.resultJSON`), built off the actor.
     public nonisolated func resultJSON(_ id: String, includeCurve: Bool) async throws(ApiError) -> [UInt8] {
+        let record = try await get(id)
+        if record.operationType == .sweep {
+            let result = try await sweepResult(record)
+            do { return Array(try KtrdrJSON.encoder().encode(result)) } catch { throw ApiError(status: 500, code: "internal_error", message: "\(error)") }
+        }
         try await completed(id)
         let store = self.store
         guard let r = try await Self.fromStore({ try store.resultJSON(id, includeCurve: includeCurve) }) else {

@@ -10,8 +10,8 @@ extension OperationManager {
     /// Checks a backtest request without loading its bars unless they are in memory already:
     /// names, dates, costs, strategy and plugin, then the data file's header and range by a
     /// probe (`DataProbe`), so the id returns in milliseconds whatever the file's size.
-    static func prepare(_ p: StartRequest, config: OperationsConfig) throws(KtrdrError) -> BacktestJob {
-        let (strategy, file, tf) = try common(p, config: config)
+    static func prepare(_ p: StartRequest, config: OperationsConfig, source: String? = nil) throws(KtrdrError) -> BacktestJob {
+        let (strategy, file, tf) = try common(p, config: config, source: source)
         if let mode = p.mode, mode != "local" {
             throw .invalidRequest("mode '\(mode)' is not available: this daemon runs backtests locally (mode: local)")
         }
@@ -60,11 +60,16 @@ extension OperationManager {
                                plugins: config.strategies.plugins)
     }
 
-    private static func common(_ p: StartRequest, config: OperationsConfig) throws(KtrdrError) -> (StrategyConfig, String, Timeframe) {
+    /// The names checked and the strategy loaded (from `source` when given: a sweep's trials
+    /// all run the text read when it was accepted).
+    private static func common(_ p: StartRequest, config: OperationsConfig, source: String? = nil) throws(KtrdrError) -> (StrategyConfig, String, Timeframe) {
         try Names.check(p.strategyName, field: "strategy_name")
         try Names.check(p.symbol, field: "symbol")
         let tf = try Names.timeframe(p.timeframe)
         let file = try StrategyLoader.path(for: p.strategyName, in: config.strategiesDirectory)
+        if let source {
+            return (try StrategyLoader.parse(source, fileName: file, expectedName: p.strategyName, overrides: p.strategyOverrides), file, tf)
+        }
         return (try StrategyLoader.load(name: p.strategyName, directory: config.strategiesDirectory, overrides: p.strategyOverrides), file, tf)
     }
 

@@ -15,14 +15,14 @@ import Synchronization
 /// pool call the synchronous methods, async callers the `…Async` ones.
 public final class OperationStore: Sendable {
     /// Schema versions, in `PRAGMA user_version`: 1 records and results in tables, 2 adds
-    /// `parent_id` and results in files.
-    public static let schemaVersion = 2
+    /// `parent_id` and results in files, 3 the trials of sweeps.
+    public static let schemaVersion = 3
 
-    private let writer: Mutex<SQLiteConnectionBox>
+    let writer: Mutex<SQLiteConnectionBox>
     private let readers = Mutex<[SQLiteConnectionBox]>([])
     /// A connection that only checkpoints, so that a checkpoint never holds up a write.
     private let checkpointer: Mutex<SQLiteConnectionBox>
-    private let writes = DispatchQueue(label: "ktrdr.store.writes", qos: .userInitiated)
+    let writes = DispatchQueue(label: "ktrdr.store.writes", qos: .userInitiated)
     /// Finished records never change: the most recent ones are kept decoded (a GET would
     /// otherwise spend most of its time in JSON decoding).
     private let finished = Mutex<(records: [String: (record: OperationRecord, json: [UInt8])], order: [String])>(([:], []))
@@ -88,6 +88,16 @@ public final class OperationStore: Sendable {
                         id TEXT PRIMARY KEY REFERENCES operations(id) ON DELETE CASCADE,
                         summary TEXT NOT NULL, file TEXT, data BLOB, bytes INTEGER NOT NULL, sha256 TEXT NOT NULL);
                     PRAGMA user_version = 2;
+                    """)
+            }
+        }
+        if version < 3 {
+            try db.transaction {
+                try db.execute("""
+                    CREATE TABLE IF NOT EXISTS sweep_trials (
+                        sweep_id TEXT NOT NULL REFERENCES operations(id) ON DELETE CASCADE,
+                        idx INTEGER NOT NULL, trial TEXT NOT NULL, PRIMARY KEY(sweep_id, idx)) WITHOUT ROWID;
+                    PRAGMA user_version = 3;
                     """)
             }
         }
@@ -173,8 +183,11 @@ public final class OperationStore: Sendable {
     }
 
     /// Operations left `pending` or `running` by a daemon that died become `failed/interrupted`.
-    public func markInterrupted() throws -> [String] {
-        let (records, _) = try list(activeOnly: true, limit: 1_000_000)
+    /// Sweeps are not: their finished trials are kept, and they are returned to be resumed.
+    public func markInterrupted() throws -> (failed: [String], resumable: [OperationRecord]) {
+        let (all, _) = try list(activeOnly: true, limit: 1_000_000)
+        let resumable = all.filter { $0.operationType == .sweep && $0.metadata.sweep != nil }
+        let records = all.filter { r in !resumable.contains { $0.operationId == r.operationId } }
         for var r in records {
             let was = r.status
             r.status = .failed
@@ -182,7 +195,7 @@ public final class OperationStore: Sendable {
             r.error = OperationError(code: "interrupted", message: "the daemon stopped while this operation was \(was.rawValue)")
             try save(r)
         }
-        return records.map(\.operationId)
+        return (records.map(\.operationId), resumable)
     }
 
     /// Deletes finished operations created before `days` days ago, with their result files.
@@ -198,6 +211,7 @@ public final class OperationStore: Sendable {
                     let names = try box.db.query("SELECT file FROM result_files WHERE id IN (\(old))", [.text(cutoff)]).compactMap { $0.first?.text }
                     try box.db.query("DELETE FROM result_files WHERE id IN (\(old))", [.text(cutoff)])
                     try box.db.query("DELETE FROM results WHERE id IN (\(old))", [.text(cutoff)])
+                    try box.db.query("DELETE FROM sweep_trials WHERE sweep_id IN (\(old))", [.text(cutoff)])
                     try box.db.query("DELETE FROM operations WHERE created_at < ? AND status IN ('completed','failed','cancelled')", [.text(cutoff)])
                     return (ids.count, names)
                 }
@@ -226,7 +240,7 @@ public final class OperationStore: Sendable {
 
     // MARK: Reads (their own connections)
 
-    private func read<T>(_ body: (SQLiteConnection) throws -> T) throws -> T {
+    func read<T>(_ body: (SQLiteConnection) throws -> T) throws -> T {
         let box = try readers.withLock { $0.popLast() } ?? SQLiteConnectionBox(try SQLiteConnection(path: path, readOnly: true))
         defer { readers.withLock { if $0.count < 4 { $0.append(box) } } }
         return try body(box.db)

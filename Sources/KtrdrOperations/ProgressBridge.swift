@@ -15,7 +15,19 @@ public final class ProgressBridge: Sendable {
         public var total: Int
     }
 
+    /// A sweep's trials so far.
+    public struct Trials: Sendable, Equatable {
+        public var total: Int
+        public var done = 0
+        public var failed = 0
+        /// Trials finished in this run (a resumed sweep's earlier ones excluded), for the ETA.
+        public var doneHere = 0
+        public var bestValue: Double?
+        public var bestParams: [String: Double]?
+        public var startedAt: Double?
+    }
     private struct State {
+        var trials: Trials?
         var loading: Loading?
         var prepared: (bars: Int, warmup: Int)?
         var latest: BacktestProgress?
@@ -74,6 +86,32 @@ public final class ProgressBridge: Sendable {
     }
 
     public var loading: Loading? { state.withLock { $0.loading } }
+    public var trials: Trials? { state.withLock { $0.trials } }
+
+    /// Called by a sweep before its first trial (with the trials already stored when resumed).
+    public func startTrials(total: Int, alreadyDone: Int, alreadyFailed: Int, best: (Double, [String: Double])?, now: Double) {
+        state.withLock { s in
+            s.trials = Trials(total: total, done: alreadyDone, failed: alreadyFailed, bestValue: best?.0, bestParams: best?.1, startedAt: now)
+            s.loading = nil
+            s.version &+= 1
+        }
+    }
+
+    /// Called from a sweep's worker threads after each trial.
+    public func trialFinished(failed: Bool, value: Double?, params: [String: Double], rank: RankMetric) {
+        state.withLock { s in
+            guard var t = s.trials else { return }
+            t.done += 1
+            t.doneHere += 1
+            if failed { t.failed += 1 }
+            if let value, rank.better(value, than: t.bestValue) {
+                t.bestValue = value
+                t.bestParams = params
+            }
+            s.trials = t
+            s.version &+= 1
+        }
+    }
     public var preparedBars: (bars: Int, warmup: Int)? { state.withLock { $0.prepared } }
 
     public var latest: (progress: BacktestProgress?, version: UInt64) {

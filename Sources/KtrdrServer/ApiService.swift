@@ -27,6 +27,15 @@ public struct ApiService: Sendable {
                                symbol: p.symbol, timeframe: p.timeframe, mode: record.metadata.mode, data: record)
     }
 
+    /// `POST /api/v1/sweeps/start`, `sweep.start`.
+    public func startSweep(_ body: Data) async throws(ApiError) -> StartedResponse {
+        let r: SweepRequest = try decode(SweepRequest.self, from: body)
+        let record = try await manager.startSweep(r)
+        return StartedResponse(operationId: record.operationId, status: "started",
+                               message: "sweep of \(r.strategyName) on \(r.symbol) \(r.timeframe) started (\(record.progress.itemsTotal) trials)",
+                               symbol: r.symbol, timeframe: r.timeframe, mode: record.metadata.mode, data: record)
+    }
+
     /// `POST /api/v1/trainings/start`, `training.start`.
     public func startTraining(_ body: Data) async throws(ApiError) -> StartedResponse {
         let p: StartRequest = try decode(StartRequest.self, from: body)

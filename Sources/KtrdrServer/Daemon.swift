@@ -66,7 +66,7 @@ public enum Daemon {
         }
         Allocator.tuneForColumns()
         let store = try OperationStore(path: config.databasePath)
-        let interrupted = try store.markInterrupted()
+        let (interrupted, resumable) = try store.markInterrupted()
         if !interrupted.isEmpty {
             logger.warning("operations interrupted by the previous shutdown marked failed", metadata: ["operations": "\(interrupted.joined(separator: ","))"])
         }
@@ -86,6 +86,7 @@ public enum Daemon {
             dataCache: config.dataCacheMB > 0 ? DataCache(capacityBytes: config.dataCacheMB << 20) : nil)
         operationsConfig.cancelGraceSeconds = config.cancelGraceSeconds
         let manager = OperationManager(store: store, config: operationsConfig, logger: logger)
+        for sweep in resumable { await manager.resume(sweep) }
         let service = ApiService(manager: manager, strategiesDirectory: config.strategiesDirectory, version: config.version)
         let metrics = DaemonMetrics()
         let startedAt = Date()

@@ -165,7 +165,7 @@ final class OperationsTests: XCTestCase {
         r.operationId = OperationRecord.newId(type: .backtesting)
         r.status = .completed
         try store.save(r)
-        let marked = try OperationStore(path: dir + "/ktrdr.db").markInterrupted()
+        let marked = try OperationStore(path: dir + "/ktrdr.db").markInterrupted().failed
         XCTAssertEqual(marked.count, 1)
         let again = try XCTUnwrap(try store.record(marked[0]))
         XCTAssertEqual(again.status, .failed)

@@ -145,7 +145,7 @@ final class StoreTests: XCTestCase {
         let pending = Self.record(.pending), running = Self.record(.running)
         try store.save(pending)
         try store.save(running)
-        XCTAssertEqual(Set(try store.markInterrupted()), [pending.operationId, running.operationId])
+        XCTAssertEqual(Set(try store.markInterrupted().failed), [pending.operationId, running.operationId])
         XCTAssertEqual(try store.record(pending.operationId)?.error?.message, "the daemon stopped while this operation was pending")
         XCTAssertEqual(try store.record(running.operationId)?.error?.message, "the daemon stopped while this operation was running")
     }

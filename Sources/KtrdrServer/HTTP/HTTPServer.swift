@@ -33,6 +33,12 @@ public enum HTTPServer {
                 return try await service.startBacktest(body)
             }
         }
+        api.post("sweeps/start") { request, _ in
+            await respond {
+                let body = try await collect(request)
+                return try await service.startSweep(body)
+            }
+        }
         api.getAndHead("operations") { request, _ in
             await respond {
                 let q = request.uri.queryParameters

@@ -45,7 +45,7 @@ enum OpenAPIDocument {
           "summary": "List operations, newest first",
           "parameters": [
             {"name": "status", "in": "query", "schema": {"$ref": "#/components/schemas/Status"}},
-            {"name": "operation_type", "in": "query", "schema": {"enum": ["backtesting", "training", "data_loading"]}},
+            {"name": "operation_type", "in": "query", "schema": {"enum": ["backtesting", "training", "sweep", "data_loading"]}},
             {"name": "active_only", "in": "query", "schema": {"type": "boolean"}},
             {"name": "parent_id", "in": "query", "schema": {"type": "string"}, "description": "only the children (trials) of this operation"},
             {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
@@ -66,11 +66,19 @@ enum OpenAPIDocument {
                          {"name": "cursor", "in": "query", "schema": {"type": "integer", "minimum": 0}}],
           "responses": {"200": {"description": "samples", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/MetricsEnvelope"}}}},
                         "404": {"$ref": "#/components/responses/Error"}}}},
+        "/api/v1/sweeps/start": {"post": {
+          "summary": "Validate and start a parameter sweep: one backtest per grid point, as one operation (operation_type sweep)",
+          "description": "The grid, the condition, the rank metric and the first trial (through the plugin's own checks) are checked synchronously; a grid above 100,000 trials is refused. Results (GET /operations/{id}/results) rank every finished trial at any time.",
+          "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SweepRequest"}}}},
+          "responses": {
+            "200": {"description": "started", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Started"}}}},
+            "400": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"},
+            "422": {"$ref": "#/components/responses/Error"}, "507": {"$ref": "#/components/responses/Error"}}}},
         "/api/v1/operations/{id}/results": {"get": {
-          "summary": "Full result of a completed backtest: metrics, trades, equity curve",
+          "summary": "Full result of a completed backtest (metrics, trades, equity curve), or a sweep's ranked trials (at any time)",
           "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}},
                          {"name": "equity_curve", "in": "query", "schema": {"type": "boolean", "default": true}, "description": "false: omit the equity curve (empty arrays)"}],
-          "responses": {"200": {"description": "result", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ResultEnvelope"}}}},
+          "responses": {"200": {"description": "result", "content": {"application/json": {"schema": {"oneOf": [{"$ref": "#/components/schemas/ResultEnvelope"}, {"$ref": "#/components/schemas/SweepResultEnvelope"}]}}}},
                         "404": {"$ref": "#/components/responses/Error"}, "409": {"$ref": "#/components/responses/Error"}}}},
         "/api/v1/strategies": {"get": {"summary": "Strategy files and whether each validates", "responses": {"200": {"description": "strategies", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AnyEnvelope"}}}}}}},
         "/api/v1/models": {"get": {"summary": "Trained models", "responses": {"200": {"description": "models", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AnyEnvelope"}}}}}}},
@@ -109,7 +117,7 @@ enum OpenAPIDocument {
               "total_trades": {"type": "integer"}, "win_rate": {"type": "number"}, "bars_per_second": {"type": "number"}}}}},
           "Operation": {"type": "object", "required": ["operation_id", "operation_type", "status", "created_at", "progress", "metadata"], "properties": {
             "operation_id": {"type": "string", "pattern": "^op_[a-z_]+_[0-9]{8}_[0-9]{6}_[0-9a-f]{8}$"},
-            "operation_type": {"enum": ["backtesting", "training", "data_loading"]}, "status": {"$ref": "#/components/schemas/Status"},
+            "operation_type": {"enum": ["backtesting", "training", "sweep", "data_loading"]}, "status": {"$ref": "#/components/schemas/Status"},
             "created_at": {"type": "string"}, "started_at": {"type": "string"}, "completed_at": {"type": "string"},
             "duration_seconds": {"type": "number"}, "progress": {"$ref": "#/components/schemas/Progress"},
             "metadata": {"type": "object", "required": ["parameters", "mode"]},
@@ -134,6 +142,21 @@ enum OpenAPIDocument {
             "required": ["strategy", "symbol", "timeframe", "bars", "metrics", "trades", "equity_curve"], "properties": {
               "metrics": {"$ref": "#/components/schemas/Metrics"}, "trades": {"type": "array", "items": {"$ref": "#/components/schemas/Trade"}},
               "equity_curve": {"type": "object", "required": ["timestamps", "equity", "drawdown_pct", "position"], "description": "Parallel arrays; timestamps in UTC epoch seconds."}}}}},
+          "SweepRequest": {"type": "object", "required": ["strategy_name", "symbol", "timeframe", "grid"], "additionalProperties": false, "properties": {
+            "strategy_name": {"type": "string"}, "symbol": {"type": "string"}, "timeframe": {"type": "string"},
+            "start_date": {"type": "string"}, "end_date": {"type": "string"}, "initial_capital": {"type": "number"}, "commission": {"type": "number"}, "slippage": {"type": "number"},
+            "params": {"type": "object", "additionalProperties": {"type": "number"}, "description": "plugin parameters fixed for every trial"},
+            "overrides": {"type": "object", "additionalProperties": {"type": ["number", "boolean", "string"]}, "description": "strategy-file fields fixed for every trial, by YAML path"},
+            "grid": {"type": "object", "minProperties": 1, "additionalProperties": {"oneOf": [{"type": "string", "description": "start:stop:step (inclusive), a,b,c or one number"}, {"type": "number"}, {"type": "array", "items": {"type": "number"}}]}},
+            "where": {"type": "string", "description": "condition every trial meets: comparisons, + - * / %, and, or, not, parentheses (fast_period < slow_period)"},
+            "method": {"enum": ["grid", "random"], "default": "grid"}, "samples": {"type": "integer", "minimum": 1}, "seed": {"type": "integer", "minimum": 0},
+            "rank": {"type": "string", "default": "sharpe_ratio", "description": "a metric name"}, "rank_order": {"enum": ["asc", "desc"]}}},
+          "SweepResultEnvelope": {"type": "object", "required": ["success", "data"], "properties": {"success": {"const": true}, "data": {"type": "object",
+            "required": ["operation_id", "status", "rank", "rank_order", "parameters", "trials_total", "trials_completed", "trials_failed", "trials"], "properties": {
+              "trials": {"type": "array", "items": {"type": "object", "required": ["index", "params", "status"], "properties": {
+                "params": {"type": "object", "additionalProperties": {"type": "number"}}, "status": {"enum": ["completed", "failed"]},
+                "metrics": {"$ref": "#/components/schemas/Metrics"}}}},
+              "rerun": {"type": "string", "description": "the ktrdrctl command that re-runs the best trial as a full backtest"}}}}},
           "Health": {"type": "object", "required": ["status", "version", "running", "pending", "capacity"]},
           "AnyEnvelope": {"type": "object", "required": ["success", "data"]}
         }

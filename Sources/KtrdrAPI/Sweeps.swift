@@ -1,0 +1,128 @@
+import Foundation
+import KtrdrCore
+
+/// `POST /api/v1/sweeps/start`, `sweep.start`: one backtest per parameter set, as one parent
+/// operation (`operation_type: sweep`). The run fields are a backtest's.
+public struct SweepRequest: Codable, Sendable, Equatable, StrictFields {
+    public var strategyName: String
+    public var symbol: String
+    public var timeframe: String
+    public var startDate: String?
+    public var endDate: String?
+    public var initialCapital: Double?
+    public var commission: Double?
+    public var slippage: Double?
+    /// Values fixed for every trial (plugin parameters and strategy-file fields).
+    public var params: [String: Double]?
+    public var overrides: [String: StrategyOverrides.Scalar]?
+    /// The swept plugin parameters: `"5:50:5"` (start:stop:step, inclusive), `"5,10,20"`, a list of numbers, or one number.
+    public var grid: [String: AxisValues]
+    /// A condition every trial meets, e.g. `fast_period < slow_period`.
+    public var `where`: String?
+    /// `grid` (default: every admissible point) or `random` (`samples` of them, drawn with `seed`).
+    public var method: String?
+    public var samples: Int?
+    public var seed: UInt64?
+    /// The metric trials are ranked by (default `sharpe_ratio`), and `asc` or `desc`.
+    public var rank: String?
+    public var rankOrder: String?
+
+    public static let fieldNames = ["strategy_name", "symbol", "timeframe", "start_date", "end_date", "initial_capital", "commission",
+                                    "slippage", "params", "overrides", "grid", "where", "method", "samples", "seed", "rank", "rank_order"]
+
+    public init(strategyName: String, symbol: String, timeframe: String, grid: [String: AxisValues]) {
+        self.strategyName = strategyName
+        self.symbol = symbol
+        self.timeframe = timeframe
+        self.grid = grid
+    }
+
+    /// One parameter's values as given: text to parse, or numbers.
+    public enum AxisValues: Codable, Sendable, Equatable {
+        case text(String)
+        case numbers([Double])
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.singleValueContainer()
+            if let s = try? c.decode(String.self) { self = .text(s) } else if let v = try? c.decode(Double.self) { self = .numbers([v]) } else {
+                self = .numbers(try c.decode([Double].self))
+            }
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.singleValueContainer()
+            switch self {
+            case let .text(s): try c.encode(s)
+            case let .numbers(v): try c.encode(v)
+            }
+        }
+
+        public func axis(_ name: String) throws(KtrdrError) -> ParameterAxis {
+            switch self {
+            case let .text(s): return try ParameterAxis.parse(name: name, s)
+            case let .numbers(v): return try ParameterAxis.checked(ParameterAxis(name: name, values: v))
+            }
+        }
+    }
+
+    /// The request fields a single backtest of this sweep would have.
+    public var backtest: StartRequest {
+        var r = StartRequest(strategyName: strategyName, symbol: symbol, timeframe: timeframe, startDate: startDate, endDate: endDate)
+        r.initialCapital = initialCapital
+        r.commission = commission
+        r.slippage = slippage
+        r.params = params
+        r.overrides = overrides
+        return r
+    }
+}
+
+/// One trial of a sweep: its parameters, and its metrics once run.
+public struct SweepTrial: Codable, Sendable, Equatable {
+    /// Position in the sweep's trial list (grid order, or draw order for `random`).
+    public var index: Int
+    public var params: [String: Double]
+    /// `completed` or `failed`.
+    public var status: String
+    public var metrics: Metrics?
+    public var error: OperationError?
+
+    public init(index: Int, params: [String: Double], status: String, metrics: Metrics? = nil, error: OperationError? = nil) {
+        self.index = index
+        self.params = params
+        self.status = status
+        self.metrics = metrics
+        self.error = error
+    }
+}
+
+/// A sweep's results: every finished trial, best first.
+public struct SweepResult: Codable, Sendable, Equatable {
+    public var operationId: String
+    /// The sweep's status: results are served at any point (a cancelled sweep keeps its finished trials).
+    public var status: OperationStatus
+    public var rank: String
+    public var rankOrder: String
+    public var parameters: [String]
+    public var trialsTotal: Int
+    public var trialsCompleted: Int
+    public var trialsFailed: Int
+    /// Trials best first; undefined rank values last; ties in trial order.
+    public var trials: [SweepTrial]
+    /// The command that re-runs the best trial as a full backtest (trades and equity curve).
+    public var rerun: String?
+
+    public init(operationId: String, status: OperationStatus, rank: String, rankOrder: String, parameters: [String], trialsTotal: Int, trialsCompleted: Int,
+                trialsFailed: Int, trials: [SweepTrial], rerun: String?) {
+        self.operationId = operationId
+        self.status = status
+        self.rank = rank
+        self.rankOrder = rankOrder
+        self.parameters = parameters
+        self.trialsTotal = trialsTotal
+        self.trialsCompleted = trialsCompleted
+        self.trialsFailed = trialsFailed
+        self.trials = trials
+        self.rerun = rerun
+    }
+}

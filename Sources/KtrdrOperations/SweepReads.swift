@@ -1,0 +1,36 @@
+import Foundation
+import KtrdrAPI
+import KtrdrCore
+
+extension OperationManager {
+    /// A sweep's finished trials, best first, at any point of its life.
+    nonisolated func sweepResult(_ record: OperationRecord) async throws(ApiError) -> SweepResult {
+        guard let request = record.metadata.sweep else {
+            throw ApiError(status: 500, code: "internal_error", message: "sweep '\(record.operationId)' has no stored request")
+        }
+        let rank: RankMetric
+        do throws(KtrdrError) { rank = try RankMetric(request.rank ?? "sharpe_ratio", order: request.rankOrder) } catch { throw ApiError(error) }
+        let store = self.store, id = record.operationId
+        let trials = try await Self.fromStore { try store.trials(id) }
+        let completed = trials.filter { $0.status == "completed" }
+        let failed = trials.filter { $0.status != "completed" }
+        let ranked = rank.order(completed.map(\.metrics)).map { completed[$0] } + failed
+        return SweepResult(operationId: id, status: record.status, rank: rank.metric, rankOrder: rank.descending ? "desc" : "asc",
+                           parameters: request.grid.keys.sorted(), trialsTotal: record.progress.itemsTotal, trialsCompleted: completed.count,
+                           trialsFailed: failed.count, trials: ranked, rerun: ranked.first.flatMap { $0.status == "completed" ? Self.rerun(request, $0) : nil })
+    }
+
+    /// The `ktrdrctl` command that runs `trial` as a full backtest (trades, equity curve).
+    static func rerun(_ r: SweepRequest, _ trial: SweepTrial) -> String {
+        var words = ["ktrdrctl", "backtest", "run", r.strategyName, r.symbol, r.timeframe]
+        if let s = r.startDate { words += ["--start", s] }
+        if let e = r.endDate { words += ["--end", e] }
+        if let c = r.initialCapital { words += ["--capital", "\(c)"] }
+        if let c = r.commission { words += ["--commission", "\(c)"] }
+        if let s = r.slippage { words += ["--slippage", "\(s)"] }
+        let params = (r.params ?? [:]).merging(trial.params) { $1 }
+        for name in params.keys.sorted() { words += ["--param", "\(name)=\(StrategyOverrides.Scalar.number(params[name]!))"] }
+        for path in (r.overrides ?? [:]).keys.sorted() { words += ["--set", "\(path)=\(r.overrides![path]!)"] }
+        return words.map { w in w.allSatisfy { $0.isLetter || $0.isNumber || "._-=:/".contains($0) } ? w : "'\(w)'" }.joined(separator: " ")
+    }
+}

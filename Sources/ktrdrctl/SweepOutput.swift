@@ -1,0 +1,58 @@
+import Foundation
+import KtrdrAPI
+import KtrdrCore
+
+/// A sweep's results as a ranked table, JSON or CSV.
+struct SweepOutput {
+    let result: SweepResult
+    let top: Int
+    let json: Bool
+    let csv: String?
+
+    /// Columns of the table after the parameters (the rank metric first when it is another one).
+    static let shown: [Metrics.Field] = [.sharpeRatio, .totalReturnPct, .maxDrawdownPct, .totalTrades, .winRate, .profitFactor]
+
+    func print(seconds: Double?) throws {
+        if let csv { try writeCSV(csv) }
+        if json { return Swift.print(String(decoding: try KtrdrJSON.encoder(pretty: true).encode(result), as: UTF8.self)) }
+        let r = result
+        let rank = Metrics.Field.allCases.first { $0.json == r.rank }
+        let columns = (rank.map { [$0] } ?? []) + Self.shown.filter { $0 != rank }
+        var rows = [["RANK"] + r.parameters.map { $0.uppercased() } + columns.map { $0.json.uppercased() }]
+        for (i, t) in r.trials.prefix(top).enumerated() {
+            let params = r.parameters.map { t.params[$0].map { StrategyOverrides.Scalar.number($0).description } ?? "-" }
+            let values = columns.map { f -> String in
+                guard let m = t.metrics else { return t.status }
+                return Format.optional(m.value(f), f == .totalTrades ? 0 : 3)
+            }
+            rows.append(["\(i + 1)"] + params + values)
+        }
+        let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max() ?? 0 }
+        for row in rows { Swift.print(zip(row, widths).enumerated().map { Format.pad($0.element.0, $0.element.1, right: $0.offset > 0) }.joined(separator: "  ")) }
+        let took = seconds.map { String(format: " in %.1f s (%.1f trials/s)", $0, Double(r.trialsCompleted + r.trialsFailed) / max($0, 1e-3)) } ?? ""
+        Swift.print("\n\(r.trialsCompleted) of \(r.trialsTotal) trials completed\(r.trialsFailed > 0 ? ", \(r.trialsFailed) failed" : "")\(took); ranked by \(r.rank) \(r.rankOrder)")
+        if let failed = r.trials.first(where: { $0.status != "completed" }), let e = failed.error {
+            Swift.print("first failure (trial \(failed.index)): [\(e.code)] \(e.message)")
+        }
+        if let rerun = r.rerun { Swift.print("the best as a full backtest: \(rerun)") }
+        Swift.print("operation \(r.operationId) (\(r.status.rawValue))")
+    }
+
+    /// Every trial: index, parameters, status, then every metric by its name.
+    func writeCSV(_ path: String) throws {
+        var out = (["rank", "index"] + result.parameters + ["status"] + Metrics.Field.allCases.map(\.json)).joined(separator: ",") + "\n"
+        for (i, t) in result.trials.enumerated() {
+            let metrics = Metrics.Field.allCases.map { f in t.metrics?.value(f).map { "\($0)" } ?? "" }
+            out += (["\(i + 1)", "\(t.index)"] + result.parameters.map { t.params[$0].map { "\($0)" } ?? "" } + [t.status] + metrics).joined(separator: ",") + "\n"
+        }
+        do { try out.write(toFile: path, atomically: true, encoding: .utf8) } catch {
+            throw ValidationErrorMessage("cannot write \(path): \(error.localizedDescription)")
+        }
+    }
+}
+
+/// An error whose text is the whole message.
+struct ValidationErrorMessage: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
+}
