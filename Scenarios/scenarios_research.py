@@ -1,8 +1,9 @@
-"""Scenarios of the research loop: parameters from the command line and the API (PA1)."""
+"""Scenarios of the research loop: parameters for one run (PA1), sweeps (SW1-SW3)."""
 import hashlib
 import json
 import os
 import re
+import time
 
 from harness import ROOT
 from scenarios import scenario
@@ -71,3 +72,105 @@ def pa1(d):
     d.check("an API value the plugin refuses is a 422 naming the parameter and the value", status == 422
             and body["error"]["code"] == "strategy_invalid" and re.search(r"params\.slow_period.*given 0", json.dumps(body)),
             "422 strategy_invalid params.slow_period … given 0", f"{status} {body}")
+
+
+GRID = ["--param", "fast_period=5:50:5", "--param", "slow_period=20:200:10", "--where", "fast_period < slow_period"]
+
+
+@scenario("SW1", "A grid sweep equals the same grid run one backtest at a time")
+def sw1(d):
+    rc, out, err = d.ctl("sweep", "run", "sma_crossover", "GOOG", "1d", *GRID, "--json", timeout=300)
+    d.check("ktrdrctl sweep run exits 0", rc == 0, "exit 0", f"{rc}: {err[-500:]}")
+    sweep = json.loads(out)
+    d.check("174 trials, all completed", sweep["trials_total"] == 174 and sweep["trials_completed"] == 174 and sweep["trials_failed"] == 0,
+            "174/174", {k: sweep[k] for k in ("trials_total", "trials_completed", "trials_failed")})
+    # The independent search: every grid point as its own backtest through the API.
+    singles = {}
+    for fast in range(5, 55, 5):
+        for slow in range(20, 210, 10):
+            if fast >= slow:
+                continue
+            op = d.start_backtest(strategy_name="sma_crossover", symbol="GOOG", timeframe="1d", commission=0.001, slippage=0.0005,
+                                  initial_capital=100000, params={"fast_period": fast, "slow_period": slow})
+            singles[(fast, slow)] = d.wait_status(op, ["completed", "failed"])["result_summary"]
+    by_params = {(t["params"]["fast_period"], t["params"]["slow_period"]): t["metrics"] for t in sweep["trials"]}
+    differing = [k for k in singles if singles[k] != by_params.get(k)]
+    d.check("every trial's metrics are bit-identical to its single backtest (all 27 metrics, compared as JSON numbers)",
+            not differing and len(by_params) == len(singles) == 174, "0 differences over 174 trials", differing[:5])
+    # Best by Sharpe, ties by grid order (the order the singles were run in).
+    best = max(singles, key=lambda k: (singles[k]["sharpe_ratio"] if singles[k]["sharpe_ratio"] is not None else float("-inf"),
+                                       -list(singles).index(k)))
+    top = sweep["trials"][0]["params"]
+    d.check("the sweep's best trial is the independent search's best", (top["fast_period"], top["slow_period"]) == best,
+            best, top)
+    ranked = [t["metrics"]["sharpe_ratio"] for t in sweep["trials"]]
+    d.check("trials are ranked by sharpe_ratio, best first", ranked == sorted(ranked, reverse=True), "descending", ranked[:5])
+    d.check("the re-run command names the best parameters", f"--param fast_period={best[0]} --param slow_period={best[1]}" in sweep["rerun"],
+            f"fast_period={best[0]} slow_period={best[1]}", sweep["rerun"])
+    d.figure("best (fast, slow) and its Sharpe", f"{best} {singles[best]['sharpe_ratio']:.4f}")
+
+
+@scenario("SW2", "Sweep cancelled mid-way keeps its trials; a sweep killed with kill -9 resumes after restart", needs_long_data=True)
+def sw2(d):
+    body = {"strategy_name": "sma_crossover", "symbol": "SYNTHS", "timeframe": "1m",
+            "grid": {"fast_period": "5:60:5", "slow_period": "100:400:20"}, "where": "fast_period < slow_period"}
+
+    def start():
+        status, r = d.curl("POST", "/api/v1/sweeps/start", body)
+        d.check("sweep starts", status == 200, 200, f"{status} {r}")
+        return r["operation_id"], r["data"]["progress"]["items_total"]
+
+    def wait_done(op, at_least):
+        for _ in range(600):
+            o = d.operation(op)
+            if (o["progress"]["context"].get("trials_done") or 0) >= at_least or o["status"] in ("completed", "failed", "cancelled"):
+                return o
+            time.sleep(0.02)
+        return o
+
+    op, total = start()
+    wait_done(op, 5)
+    status, cancelled = d.curl("DELETE", f"/api/v1/operations/{op}")
+    final = d.wait_status(op, ["cancelled", "completed", "failed"])
+    _, res = d.curl("GET", f"/api/v1/operations/{op}/results")
+    kept = res["data"]["trials_completed"]
+    d.check("cancel stops the remaining trials: the sweep ends cancelled", final["status"] == "cancelled", "cancelled", final["status"])
+    d.check("its finished trials stay, ranked", 5 <= kept < total and res["data"]["status"] == "cancelled", f"5 ≤ trials < {total}",
+            f"{kept} of {total}")
+    d.figure("trials kept after cancel", f"{kept} of {total}")
+
+    op, total = start()
+    before = wait_done(op, 6)["progress"]["context"]["trials_done"]
+    d.kill9()
+    d.start()
+    done = d.wait_status(op, ["completed", "failed", "cancelled"], timeout=120)
+    _, res = d.curl("GET", f"/api/v1/operations/{op}/results")
+    indices = sorted(t["index"] for t in res["data"]["trials"])
+    d.check("after kill -9 and a restart the sweep resumes and completes", done["status"] == "completed", "completed", done.get("error"))
+    d.check("every trial exactly once", indices == list(range(total)), f"indices 0..{total - 1}", indices[:10])
+    d.check("the log says it resumed with the trials already done", "sweep resumed after a restart" in d.log(), "sweep resumed …", d.log_tail(5))
+    d.figure("trials done before kill -9", f"{before} of {total}")
+
+
+@scenario("SW3", "Bad sweep requests are refused with a clear error")
+def sw3(d):
+    base = {"strategy_name": "sma_crossover", "symbol": "GOOG", "timeframe": "1d"}
+    cases = [
+        ("empty grid", {**base, "grid": {}}, 400, "invalid_request", "no parameters to sweep"),
+        ("unknown parameter", {**base, "grid": {"fast_perod": "5:50:5"}}, 422, "strategy_invalid", "did you mean 'fast_period'?"),
+        ("10^7 trials", {**base, "grid": {"fast_period": "1:10000:1", "slow_period": "1:1000:1"}}, 400, "invalid_request", "10,000,000 points"),
+        ("condition naming an unknown parameter", {**base, "grid": {"fast_period": "5:50:5"}, "where": "fast_period < slow"}, 400, "invalid_request",
+         "unknown parameter 'slow'"),
+        ("no trial meets the condition", {**base, "grid": {"fast_period": "5:50:5"}, "where": "fast_period > 100"}, 400, "invalid_request",
+         "no trial meets"),
+        ("unknown rank metric", {**base, "grid": {"fast_period": "5:25:5"}, "rank": "sharpe"}, 400, "invalid_request", "did you mean 'sharpe_ratio'?"),
+        ("bad range", {**base, "grid": {"fast_period": "50:5:5"}}, 400, "invalid_request", "below start"),
+        ("unknown field", {**base, "grid": {"fast_period": "5:25:5"}, "samples_count": 3}, 400, "unknown_field", "samples_count"),
+        ("random without samples", {**base, "grid": {"fast_period": "5:25:5"}, "method": "random"}, 400, "invalid_request", "samples"),
+    ]
+    for name, body, want, code, words in cases:
+        status, r = d.curl("POST", "/api/v1/sweeps/start", body)
+        error = r.get("error", {}) if isinstance(r, dict) else {}
+        d.check(f"{name}: {want} {code}", status == want and error.get("code") == code and words in json.dumps(error), f"{want} {code} '{words}'",
+                f"{status} {r}")
+    d.check("no operation was created", d.operation_count() == 0, 0, d.operation_count())
