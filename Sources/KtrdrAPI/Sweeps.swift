@@ -86,13 +86,17 @@ public struct SweepTrial: Codable, Sendable, Equatable {
     public var status: String
     public var metrics: Metrics?
     public var error: OperationError?
+    /// What the overfitting guards need of its returns (stored; not in the API's results).
+    public var returns: ReturnStats?
 
-    public init(index: Int, params: [String: Double], status: String, metrics: Metrics? = nil, error: OperationError? = nil) {
+    public init(index: Int, params: [String: Double], status: String, metrics: Metrics? = nil, error: OperationError? = nil,
+                returns: ReturnStats? = nil) {
         self.index = index
         self.params = params
         self.status = status
         self.metrics = metrics
         self.error = error
+        self.returns = returns
     }
 }
 
@@ -111,6 +115,8 @@ public struct SweepResult: Codable, Sendable, Equatable {
     public var trials: [SweepTrial]
     /// The command that re-runs the best trial as a full backtest (trades and equity curve).
     public var rerun: String?
+    /// How likely the best trial is a lucky pick among many (see `Overfitting`).
+    public var overfitting: OverfittingReport?
 
     public init(operationId: String, status: OperationStatus, rank: String, rankOrder: String, parameters: [String], trialsTotal: Int, trialsCompleted: Int,
                 trialsFailed: Int, trials: [SweepTrial], rerun: String?) {
@@ -124,5 +130,31 @@ public struct SweepResult: Codable, Sendable, Equatable {
         self.trialsFailed = trialsFailed
         self.trials = trials
         self.rerun = rerun
+    }
+}
+
+/// The overfitting guards of a sweep (formulas in `Overfitting`): per-bar Sharpe ratios.
+public struct OverfittingReport: Codable, Sendable, Equatable {
+    /// Probability that the top-ranked trial's true Sharpe ratio beats the best expected from
+    /// this many trials with no skill (Bailey and López de Prado, 2014).
+    public var deflatedSharpeRatio: Double?
+    /// That expected best per-bar Sharpe ratio, and the top-ranked trial's.
+    public var expectedMaxSharpe: Double?
+    public var bestSharpe: Double?
+    /// Probability of backtest overfitting by CSCV over `pboBlocks` blocks (`pboSplits` splits);
+    /// nil above `Overfitting.maximumPBOTrials` trials.
+    public var pbo: Double?
+    public var pboSplits: Int?
+    public var pboBlocks: Int?
+    public var trials: Int
+
+    public init(deflatedSharpeRatio: Double?, expectedMaxSharpe: Double?, bestSharpe: Double?, pbo: Double?, pboSplits: Int?, pboBlocks: Int?, trials: Int) {
+        self.deflatedSharpeRatio = deflatedSharpeRatio
+        self.expectedMaxSharpe = expectedMaxSharpe
+        self.bestSharpe = bestSharpe
+        self.pbo = pbo
+        self.pboSplits = pboSplits
+        self.pboBlocks = pboBlocks
+        self.trials = trials
     }
 }

@@ -15,9 +15,22 @@ extension OperationManager {
         let completed = trials.filter { $0.status == "completed" }
         let failed = trials.filter { $0.status != "completed" }
         let ranked = rank.order(completed.map(\.metrics)).map { completed[$0] } + failed
-        return SweepResult(operationId: id, status: record.status, rank: rank.metric, rankOrder: rank.descending ? "desc" : "asc",
-                           parameters: request.grid.keys.sorted(), trialsTotal: record.progress.itemsTotal, trialsCompleted: completed.count,
-                           trialsFailed: failed.count, trials: ranked, rerun: ranked.first.flatMap { $0.status == "completed" ? Self.rerun(request, $0) : nil })
+        var result = SweepResult(operationId: id, status: record.status, rank: rank.metric, rankOrder: rank.descending ? "desc" : "asc",
+                                 parameters: request.grid.keys.sorted(), trialsTotal: record.progress.itemsTotal, trialsCompleted: completed.count,
+                                 trialsFailed: failed.count, trials: ranked.map { var t = $0; t.returns = nil; return t },
+                                 rerun: ranked.first.flatMap { $0.status == "completed" ? Self.rerun(request, $0) : nil })
+        result.overfitting = await Self.offPool { Self.overfitting(ranked.filter { $0.status == "completed" }) }
+        return result
+    }
+
+    /// The deflated Sharpe ratio of the top-ranked trial and the PBO of the sweep.
+    static func overfitting(_ ranked: [SweepTrial]) -> OverfittingReport? {
+        let stats = ranked.compactMap(\.returns)
+        guard stats.count == ranked.count, let best = stats.first else { return nil }
+        let dsr = Overfitting.deflatedSharpe(best: best, sharpes: stats.map(\.sharpe))
+        let pbo = Overfitting.pbo(stats)
+        return OverfittingReport(deflatedSharpeRatio: dsr?.dsr, expectedMaxSharpe: dsr?.expectedMax, bestSharpe: best.sharpe, pbo: pbo?.pbo,
+                                 pboSplits: pbo?.splits, pboBlocks: pbo == nil ? nil : best.blocks.count, trials: stats.count)
     }
 
     /// The `ktrdrctl` command that runs `trial` as a full backtest (trades, equity curve).

@@ -112,7 +112,8 @@ struct SweepRunner {
             } catch { throw overrides.explain(error) }
             let prepared = try Backtester.prepare(request, strategy: implementation, dataDirectory: config.dataDirectory) { _ throws(KtrdrError) in bars }
             let result = try Backtester.run(prepared, progress: nil, cancel: token)
-            return SweepTrial(index: index, params: params, status: "completed", metrics: result.metrics)
+            return SweepTrial(index: index, params: params, status: "completed", metrics: result.metrics,
+                              returns: ReturnStats.of(equity: result.equityCurve.equity))
         } catch .cancelled {
             return nil
         } catch {

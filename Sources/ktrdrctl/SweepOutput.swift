@@ -34,6 +34,15 @@ struct SweepOutput {
         if let failed = r.trials.first(where: { $0.status != "completed" }), let e = failed.error {
             Swift.print("first failure (trial \(failed.index)): [\(e.code)] \(e.message)")
         }
+        if let o = r.overfitting {
+            if let dsr = o.deflatedSharpeRatio, let sr0 = o.expectedMaxSharpe, let sr = o.bestSharpe {
+                Swift.print(String(format: "deflated Sharpe ratio of the top trial: %.3f (its per-bar Sharpe %.4g against %.4g expected from %d trials with no skill)",
+                                   dsr, sr, sr0, o.trials))
+            }
+            if let pbo = o.pbo, let splits = o.pboSplits, let blocks = o.pboBlocks {
+                Swift.print(String(format: "probability of backtest overfitting (CSCV, %d blocks, %d splits): %.3f", blocks, splits, pbo))
+            }
+        }
         if let rerun = r.rerun { Swift.print("the best as a full backtest: \(rerun)") }
         Swift.print("operation \(r.operationId) (\(r.status.rawValue))")
     }

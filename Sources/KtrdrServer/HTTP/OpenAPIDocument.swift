@@ -156,7 +156,10 @@ enum OpenAPIDocument {
               "trials": {"type": "array", "items": {"type": "object", "required": ["index", "params", "status"], "properties": {
                 "params": {"type": "object", "additionalProperties": {"type": "number"}}, "status": {"enum": ["completed", "failed"]},
                 "metrics": {"$ref": "#/components/schemas/Metrics"}}}},
-              "rerun": {"type": "string", "description": "the ktrdrctl command that re-runs the best trial as a full backtest"}}}}},
+              "rerun": {"type": "string", "description": "the ktrdrctl command that re-runs the best trial as a full backtest"},
+              "overfitting": {"type": "object", "description": "deflated Sharpe ratio of the top trial (Bailey and Lopez de Prado 2014) and probability of backtest overfitting by CSCV (16 blocks; up to 2,000 trials)",
+                "properties": {"deflated_sharpe_ratio": {"type": ["number", "null"]}, "expected_max_sharpe": {"type": ["number", "null"]},
+                  "best_sharpe": {"type": ["number", "null"]}, "pbo": {"type": ["number", "null"]}, "pbo_splits": {"type": ["integer", "null"]}, "trials": {"type": "integer"}}}}}}},
           "Health": {"type": "object", "required": ["status", "version", "running", "pending", "capacity"]},
           "AnyEnvelope": {"type": "object", "required": ["success", "data"]}
         }
