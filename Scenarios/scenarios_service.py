@@ -179,13 +179,13 @@ def x2(d):
         raise CheckFailed("ktrdrd on the tmpfs did not start")
 
     def fill():
-        with open(filler, "ab") as f:
-            try:
+        try:
+            with open(filler, "ab") as f:
                 while True:
                     f.write(b"\0" * 65536)
                     f.flush()
-            except OSError:
-                pass
+        except OSError:  # full (even opening can fail once the daemon's writes took the last blocks)
+            pass
 
     proc = launch()
     try:

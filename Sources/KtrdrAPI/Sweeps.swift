@@ -4,17 +4,10 @@ import KtrdrCore
 /// `POST /api/v1/sweeps/start`, `sweep.start`: one backtest per parameter set, as one parent
 /// operation (`operation_type: sweep`). The run fields are a backtest's.
 public struct SweepRequest: Codable, Sendable, Equatable, StrictFields {
-    public var strategyName: String
-    public var symbol: String
-    public var timeframe: String
-    public var startDate: String?
-    public var endDate: String?
-    public var initialCapital: Double?
-    public var commission: Double?
-    public var slippage: Double?
-    /// Values fixed for every trial (plugin parameters and strategy-file fields).
-    public var params: [String: Double]?
-    public var overrides: [String: StrategyOverrides.Scalar]?
+    /// The fields every trial shares, exactly a backtest's: strategy, symbol, timeframe, dates,
+    /// costs, and the fixed values (`params`, `overrides`). They sit beside the sweep's own
+    /// fields in the same JSON object.
+    public var run: StartRequest
     /// The swept plugin parameters: `"5:50:5"` (start:stop:step, inclusive), `"5,10,20"`, a list of numbers, or one number.
     public var grid: [String: AxisValues]
     /// A condition every trial meets, e.g. `fast_period < slow_period`.
@@ -27,14 +20,39 @@ public struct SweepRequest: Codable, Sendable, Equatable, StrictFields {
     public var rank: String?
     public var rankOrder: String?
 
-    public static let fieldNames = ["strategy_name", "symbol", "timeframe", "start_date", "end_date", "initial_capital", "commission",
-                                    "slippage", "params", "overrides", "grid", "where", "method", "samples", "seed", "rank", "rank_order"]
+    /// A backtest's fields except how one operation runs (`model_path`, `mode`, pacing).
+    public static let fieldNames = StartRequest.fieldNames.filter { !["model_path", "mode", "pace_bars_per_second"].contains($0) }
+        + ["grid", "where", "method", "samples", "seed", "rank", "rank_order"]
 
-    public init(strategyName: String, symbol: String, timeframe: String, grid: [String: AxisValues]) {
-        self.strategyName = strategyName
-        self.symbol = symbol
-        self.timeframe = timeframe
+    private enum CodingKeys: String, CodingKey { case grid, `where`, method, samples, seed, rank, rankOrder }
+
+    public init(run: StartRequest, grid: [String: AxisValues]) {
+        self.run = run
         self.grid = grid
+    }
+
+    public init(from decoder: any Decoder) throws {
+        run = try StartRequest(from: decoder)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        grid = try c.decode([String: AxisValues].self, forKey: .grid)
+        `where` = try c.decodeIfPresent(String.self, forKey: .where)
+        method = try c.decodeIfPresent(String.self, forKey: .method)
+        samples = try c.decodeIfPresent(Int.self, forKey: .samples)
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed)
+        rank = try c.decodeIfPresent(String.self, forKey: .rank)
+        rankOrder = try c.decodeIfPresent(String.self, forKey: .rankOrder)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try run.encode(to: encoder)
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(grid, forKey: .grid)
+        try c.encodeIfPresent(`where`, forKey: .where)
+        try c.encodeIfPresent(method, forKey: .method)
+        try c.encodeIfPresent(samples, forKey: .samples)
+        try c.encodeIfPresent(seed, forKey: .seed)
+        try c.encodeIfPresent(rank, forKey: .rank)
+        try c.encodeIfPresent(rankOrder, forKey: .rankOrder)
     }
 
     /// One parameter's values as given: text to parse, or numbers.
@@ -63,17 +81,6 @@ public struct SweepRequest: Codable, Sendable, Equatable, StrictFields {
             case let .numbers(v): return try ParameterAxis.checked(ParameterAxis(name: name, values: v))
             }
         }
-    }
-
-    /// The request fields a single backtest of this sweep would have.
-    public var backtest: StartRequest {
-        var r = StartRequest(strategyName: strategyName, symbol: symbol, timeframe: timeframe, startDate: startDate, endDate: endDate)
-        r.initialCapital = initialCapital
-        r.commission = commission
-        r.slippage = slippage
-        r.params = params
-        r.overrides = overrides
-        return r
     }
 }
 

@@ -111,7 +111,7 @@ public actor OperationManager {
         if request.method == "random", request.seed == nil { request.seed = UInt64.random(in: 0...UInt64(UInt32.max)) }  // recorded: reproducible
         let accepted = request
         let job = try await Self.validated { () throws(KtrdrError) in try Self.prepareSweep(accepted, config: config) }
-        var metadata = OperationMetadata(parameters: accepted.backtest)
+        var metadata = OperationMetadata(parameters: accepted.run)
         metadata.dataFile = job.dataPath
         metadata.strategySha256 = Checksum.sha256(Array(job.strategySource.utf8))
         metadata.sweep = accepted

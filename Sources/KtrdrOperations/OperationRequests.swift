@@ -11,7 +11,7 @@ extension OperationManager {
     /// names, dates, costs, strategy and plugin, then the data file's header and range by a
     /// probe (`DataProbe`), so the id returns in milliseconds whatever the file's size.
     static func prepare(_ p: StartRequest, config: OperationsConfig, source: String? = nil) throws(KtrdrError) -> BacktestJob {
-        let (strategy, file, tf) = try common(p, config: config, source: source)
+        let (strategy, file, tf, fileText) = try common(p, config: config, source: source)
         if let mode = p.mode, mode != "local" {
             throw .invalidRequest("mode '\(mode)' is not available: this daemon runs backtests locally (mode: local)")
         }
@@ -32,7 +32,7 @@ extension OperationManager {
             throw p.strategyOverrides.explain(error)  // the plugin's own checks of a value given for this run
         }
         let path = try Backtester.dataPath(symbol: p.symbol, timeframe: tf, dataDirectory: config.dataDirectory)
-        let spec = BacktestSpec(strategyName: strategy.name, strategySource: strategy.source, strategySha256: Checksum.sha256(Array((strategy.fileSource ?? strategy.source).utf8)),
+        let spec = BacktestSpec(strategyName: strategy.name, strategySource: strategy.source, strategySha256: Checksum.sha256(Array(fileText.utf8)),
                                 symbol: p.symbol, timeframe: tf.rawValue, dataPath: path, start: request.start, end: request.end,
                                 initialCapital: request.initialCapital, commission: request.commission, slippage: request.slippage,
                                 modelPath: p.modelPath, paceBarsPerSecond: p.paceBarsPerSecond)
@@ -49,7 +49,7 @@ extension OperationManager {
     }
 
     static func prepareTraining(_ p: StartRequest, config: OperationsConfig) throws(KtrdrError) -> TrainingJob {
-        let (strategy, _, tf) = try common(p, config: config)
+        let (strategy, _, tf, _) = try common(p, config: config)
         let (start, end) = try dates(p)
         let path = try Backtester.dataPath(symbol: p.symbol, timeframe: tf, dataDirectory: config.dataDirectory)
         let all = try config.loadData(path)
@@ -60,17 +60,20 @@ extension OperationManager {
                                plugins: config.strategies.plugins)
     }
 
-    /// The names checked and the strategy loaded (from `source` when given: a sweep's trials
-    /// all run the text read when it was accepted).
-    private static func common(_ p: StartRequest, config: OperationsConfig, source: String? = nil) throws(KtrdrError) -> (StrategyConfig, String, Timeframe) {
+    /// The names checked and the strategy loaded with the request's overrides (from `source`
+    /// when given: a sweep's trials all run the text read when it was accepted), and the file's
+    /// own text.
+    private static func common(_ p: StartRequest, config: OperationsConfig, source: String? = nil) throws(KtrdrError) -> (StrategyConfig, String, Timeframe, String) {
         try Names.check(p.strategyName, field: "strategy_name")
         try Names.check(p.symbol, field: "symbol")
         let tf = try Names.timeframe(p.timeframe)
-        let file = try StrategyLoader.path(for: p.strategyName, in: config.strategiesDirectory)
+        let file: String, text: String
         if let source {
-            return (try StrategyLoader.parse(source, fileName: file, expectedName: p.strategyName, overrides: p.strategyOverrides), file, tf)
+            (file, text) = (try StrategyLoader.path(for: p.strategyName, in: config.strategiesDirectory), source)
+        } else {
+            (file, text) = try StrategyLoader.text(name: p.strategyName, directory: config.strategiesDirectory)
         }
-        return (try StrategyLoader.load(name: p.strategyName, directory: config.strategiesDirectory, overrides: p.strategyOverrides), file, tf)
+        return (try StrategyLoader.parse(text, fileName: file, expectedName: p.strategyName, overrides: p.strategyOverrides), file, tf, text)
     }
 
     private static func dates(_ p: StartRequest) throws(KtrdrError) -> (Int64?, Int64?) {

@@ -42,20 +42,20 @@ extension OperationManager {
     /// the grid (names, values, the condition, its size), and the first trial's strategy through
     /// the plugin's own checks (an unknown or refused parameter is a 422 naming it).
     static func prepareSweep(_ r: SweepRequest, source: String? = nil, done: Set<Int> = [], config: OperationsConfig) throws(KtrdrError) -> SweepJob {
-        try Names.check(r.strategyName, field: "strategy_name")
-        try Names.check(r.symbol, field: "symbol")
-        let tf = try Names.timeframe(r.timeframe)
-        let file = try StrategyLoader.path(for: r.strategyName, in: config.strategiesDirectory)
+        try Names.check(r.run.strategyName, field: "strategy_name")
+        try Names.check(r.run.symbol, field: "symbol")
+        let tf = try Names.timeframe(r.run.timeframe)
+        let file = try StrategyLoader.path(for: r.run.strategyName, in: config.strategiesDirectory)
         let text: String
         if let source { text = source } else {
-            guard FileManager.default.fileExists(atPath: file) else { throw .strategyNotFound(name: r.strategyName, path: file) }
+            guard FileManager.default.fileExists(atPath: file) else { throw .strategyNotFound(name: r.run.strategyName, path: file) }
             do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
                 throw .io(path: file, message: "cannot read strategy file: \(error.localizedDescription)")
             }
         }
         guard !r.grid.isEmpty else { throw .invalidRequest("grid: no parameters to sweep (give at least one, e.g. \"fast_period\": \"5:50:5\")") }
         let names = r.grid.keys.sorted()
-        for name in names where r.params?[name] != nil {
+        for name in names where r.run.params?[name] != nil {
             throw .invalidRequest("params.\(name) is both swept (grid) and fixed (params); give it in one place")
         }
         var axes = [ParameterAxis]()
@@ -76,14 +76,14 @@ extension OperationManager {
             throw .invalidRequest("no trial meets the condition '\(r.where ?? "")' among the \(ParameterSpace.grouped(space.gridSize)) grid points")
         }
         let rank = try RankMetric(r.rank ?? "sharpe_ratio", order: r.rankOrder)
-        let fixed = StrategyOverrides(params: r.params ?? [:], fields: r.overrides ?? [:])
+        let fixed = StrategyOverrides(params: r.run.params ?? [:], fields: r.run.overrides ?? [:])
 
         // The run fields, checked exactly as a single backtest's (with the first trial's values).
-        var first = r.backtest
-        first.params = (r.params ?? [:]).merging(Dictionary(uniqueKeysWithValues: zip(names, trials[0]))) { $1 }
+        var first = r.run
+        first.params = (r.run.params ?? [:]).merging(Dictionary(uniqueKeysWithValues: zip(names, trials[0]))) { $1 }
         let job = try prepare(first, config: config, source: text)
         var base = job.request
-        base.strategy = try StrategyLoader.parse(text, fileName: file, expectedName: r.strategyName, overrides: fixed)
+        base.strategy = try StrategyLoader.parse(text, fileName: file, expectedName: r.run.strategyName, overrides: fixed)
         _ = tf
         return SweepJob(request: r, strategyFile: file, strategySource: text, base: base, dataPath: job.spec.dataPath, names: names,
                         trials: trials, rank: rank, fixed: fixed, done: done)

@@ -35,15 +35,15 @@ extension OperationManager {
 
     /// The `ktrdrctl` command that runs `trial` as a full backtest (trades, equity curve).
     static func rerun(_ r: SweepRequest, _ trial: SweepTrial) -> String {
-        var words = ["ktrdrctl", "backtest", "run", r.strategyName, r.symbol, r.timeframe]
-        if let s = r.startDate { words += ["--start", s] }
-        if let e = r.endDate { words += ["--end", e] }
-        if let c = r.initialCapital { words += ["--capital", "\(c)"] }
-        if let c = r.commission { words += ["--commission", "\(c)"] }
-        if let s = r.slippage { words += ["--slippage", "\(s)"] }
-        let params = (r.params ?? [:]).merging(trial.params) { $1 }
+        var words = ["ktrdrctl", "backtest", "run", r.run.strategyName, r.run.symbol, r.run.timeframe]
+        if let s = r.run.startDate { words += ["--start", s] }
+        if let e = r.run.endDate { words += ["--end", e] }
+        if let c = r.run.initialCapital { words += ["--capital", "\(c)"] }
+        if let c = r.run.commission { words += ["--commission", "\(c)"] }
+        if let s = r.run.slippage { words += ["--slippage", "\(s)"] }
+        let params = (r.run.params ?? [:]).merging(trial.params) { $1 }
         for name in params.keys.sorted() { words += ["--param", "\(name)=\(StrategyOverrides.Scalar.number(params[name]!))"] }
-        for path in (r.overrides ?? [:]).keys.sorted() { words += ["--set", "\(path)=\(r.overrides![path]!)"] }
+        for path in (r.run.overrides ?? [:]).keys.sorted() { words += ["--set", "\(path)=\(r.run.overrides![path]!)"] }
         return words.map { w in w.allSatisfy { $0.isLetter || $0.isNumber || "._-=:/".contains($0) } ? w : "'\(w)'" }.joined(separator: " ")
     }
 }

@@ -101,7 +101,7 @@ struct SweepRunner {
         let overrides = job.overrides(for: index)
         let params = job.params(for: index)
         do throws(KtrdrError) {
-            let strategy = try StrategyLoader.parse(job.strategySource, fileName: job.strategyFile, expectedName: job.request.strategyName,
+            let strategy = try StrategyLoader.parse(job.strategySource, fileName: job.strategyFile, expectedName: job.request.run.strategyName,
                                                     overrides: overrides)
             var request = job.base
             request.strategy = strategy

@@ -32,8 +32,8 @@ public struct ApiService: Sendable {
         let r: SweepRequest = try decode(SweepRequest.self, from: body)
         let record = try await manager.startSweep(r)
         return StartedResponse(operationId: record.operationId, status: "started",
-                               message: "sweep of \(r.strategyName) on \(r.symbol) \(r.timeframe) started (\(record.progress.itemsTotal) trials)",
-                               symbol: r.symbol, timeframe: r.timeframe, mode: record.metadata.mode, data: record)
+                               message: "sweep of \(r.run.strategyName) on \(r.run.symbol) \(r.run.timeframe) started (\(record.progress.itemsTotal) trials)",
+                               symbol: r.run.symbol, timeframe: r.run.timeframe, mode: record.metadata.mode, data: record)
     }
 
     /// `POST /api/v1/trainings/start`, `training.start`.

@@ -22,8 +22,9 @@ public struct StrategyConfig: Sendable, Equatable {
     /// The YAML text this was parsed from: what a plugin is given, so it checks exactly the
     /// file that was validated (not a second read that may see an edit in between).
     public var source: String
-    /// The file's own text when a run overrode some of it (`StrategyOverrides`); nil otherwise.
-    public var fileSource: String? = nil
+    // Do not add stored properties here without an ASan run of the neuro plugin: adding one
+    // (the file's own text, for overridden runs) made its compute crash in ktrdrd and ktrdrctl
+    // (a bad retain while copying NeuroFuzzyStrategy), though not in the unit tests.
 }
 
 /// The fuzzy sets of one indicator output, in file order.

@@ -11,14 +11,12 @@ public enum StrategyLoader {
     }
 
     /// Parses and validates YAML text with `overrides` written in: the result's `source` is the
-    /// effective text, `fileSource` the file's own. Issues on overridden paths say what was given.
+    /// effective text. Issues on overridden paths say what was given.
     public static func parse(_ text: String, fileName: String, expectedName: String?, overrides: StrategyOverrides) throws(KtrdrError) -> StrategyConfig {
         guard !overrides.isEmpty else { return try parse(text, fileName: fileName, expectedName: expectedName) }
         let effective = try overrides.apply(to: text, fileName: fileName)
         do throws(KtrdrError) {
-            var config = try parse(effective, fileName: fileName, expectedName: expectedName)
-            config.fileSource = text
-            return config
+            return try parse(effective, fileName: fileName, expectedName: expectedName)
         } catch {
             throw overrides.explain(error)
         }
