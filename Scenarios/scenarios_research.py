@@ -67,6 +67,12 @@ def pa1(d):
             (["--param", "fast_period=x"], 64, ["'x' is not a number"])):
         rc, out, err = d.ctl("backtest", "run", "sma_crossover", "GOOG", "1d", *args)
         d.check(f"{' '.join(args)} is refused naming it", rc == code and all(w in err for w in words), f"exit {code}: {words}", f"{rc}: {err[:400]}")
+    rc, out, err = d.ctl("strategies", "validate", "sma_crossover", "--strategies-dir", d.strategies, "--param", "fast_period=40")
+    d.check("strategies validate runs the plugin's checks, as a run does", rc == 3 and "fast_period (40) must be below slow_period (30)" in err,
+            "exit 3: fast_period (40) must be below slow_period (30)", f"{rc}: {out}{err}")
+    rc, out, err = d.ctl("strategies", "validate", "sma_fast5", "--strategies-dir", d.strategies)
+    d.check("and says so when the plugin accepts the file", rc == 0 and "plugin sma_crossover 1.0.0 accepts it, warm-up 40 bars" in out,
+            "valid … plugin sma_crossover 1.0.0 accepts it, warm-up 40 bars", f"{rc}: {out}{err}")
     status, body = d.curl("POST", "/api/v1/backtests/start", {"strategy_name": "sma_crossover", "symbol": "GOOG", "timeframe": "1d",
                                                               "params": {"slow_period": 0}})
     d.check("an API value the plugin refuses is a 422 naming the parameter and the value", status == 422

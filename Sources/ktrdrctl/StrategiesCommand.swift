@@ -4,6 +4,7 @@ import KtrdrAPI
 import KtrdrCore
 import KtrdrDefaults
 import KtrdrFiles
+import KtrdrPlugins
 
 struct StrategiesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "strategies", abstract: "List and validate strategy files.",
@@ -34,13 +35,29 @@ struct StrategiesCommand: ParsableCommand {
         var strategy: String
         @Option(help: "Directory of strategy files.")
         var strategiesDir = KtrdrDefaults.strategiesDirectory
+        @OptionGroup var values: OverrideOptions
+        @OptionGroup var plugins: LocalPluginOptions
 
+        /// The file's checks, then the plugin's own (parameter names, ranges, fast < slow): the
+        /// checks a run makes, with the same messages.
         func run() throws {
-            do {
-                let config = strategy.hasSuffix(".yaml") ? try StrategyLoader.load(path: strategy)
-                    : try StrategyLoader.load(name: strategy, directory: strategiesDir)
+            let overrides = try values.overrides()
+            do throws(KtrdrError) {
+                let path = strategy.hasSuffix(".yaml") ? strategy : try StrategyLoader.path(for: strategy, in: strategiesDir)
+                let config = strategy.hasSuffix(".yaml") ? try StrategyLoader.load(path: path, overrides: overrides)
+                    : try StrategyLoader.load(name: strategy, directory: strategiesDir, overrides: overrides)
+                var note = ""
+                do throws(KtrdrError) {
+                    let implementation = try plugins.provider().make(config, file: path, symbol: config.symbols.first ?? "",
+                                                                     timeframe: config.timeframes.first ?? .d1, modelPath: nil)
+                    note = ", plugin \(implementation.name) \(implementation.version) accepts it, warm-up \(implementation.warmupBars) bars"
+                } catch let error where error.code == "model_not_found" {
+                    note = "; the plugin's model check needs a trained model (\(error.description))"
+                } catch {
+                    throw overrides.explain(error)
+                }
                 print("\(config.name): valid (plugin \(config.plugin), \(config.indicators.count) indicators, "
-                    + "\(FeatureBuilder.featureNames(for: config).count) features, history_required \(config.historyRequired))")
+                    + "\(FeatureBuilder.featureNames(for: config).count) features, history_required \(config.historyRequired)\(note))")
             } catch {
                 throw fail(error)
             }
