@@ -101,8 +101,14 @@ def a1(d):
     s, err = d.curl("POST", "/api/v1/backtests/start", {"strategy_name": "nope", "symbol": "GOOG", "timeframe": "1d"})
     validate("error envelope", err, "#/components/schemas/Error")
     s, conflict = d.curl("DELETE", f"/api/v1/operations/{op}"); validate("409 envelope", conflict, "#/components/schemas/Error")
+    sweep = {"strategy_name": "sma_crossover", "symbol": "GOOG", "timeframe": "1d", "grid": {"fast_period": "5:15:5", "slow_period": [30, 40]}}
+    validate("a sweep request", sweep, "#/components/schemas/SweepRequest")
+    s, started = d.curl("POST", "/api/v1/sweeps/start", sweep); validate("POST /sweeps/start", started, "#/components/schemas/Started")
+    d.wait_status(started["operation_id"], ["completed"])
+    s, res = d.curl("GET", f"/api/v1/operations/{started['operation_id']}/results")
+    validate("GET /operations/{id}/results of a sweep", res, "#/components/schemas/SweepResultEnvelope")
     s, text = d.curl("GET", "/metrics")
-    d.check("Prometheus metrics", 'ktrdr_operations_count{state="completed"} 1' in text and "ktrdr_http_request_duration_seconds_bucket" in text,
+    d.check("Prometheus metrics", 'ktrdr_operations_count{state="completed"} 2' in text and "ktrdr_http_request_duration_seconds_bucket" in text,
             "operations by state, latency histogram", text[:300])
 
 
