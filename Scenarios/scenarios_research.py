@@ -1,4 +1,4 @@
-"""Scenarios of the research loop: parameters for one run (PA1), sweeps (SW1-SW3)."""
+"""Scenarios of the research loop: parameters for one run (PA1), sweeps (SW1-SW3), walk-forward (WF1)."""
 import hashlib
 import json
 import os
@@ -180,3 +180,73 @@ def sw3(d):
         d.check(f"{name}: {want} {code}", status == want and error.get("code") == code and words in json.dumps(error), f"{want} {code} '{words}'",
                 f"{status} {r}")
     d.check("no operation was created", d.operation_count() == 0, 0, d.operation_count())
+
+
+WF_GRID = ["--param", "fast_period=5:20:5", "--param", "slow_period=20:60:10", "--where", "fast_period < slow_period"]
+
+
+def _altered_copy(d, symbol, from_bar, factor):
+    """data/EURUSD_1h.csv with every price from bar `from_bar` on scaled and jittered: bars no
+    in-sample part before them may see."""
+    src = os.path.join(d.data, "EURUSD_1h.csv")
+    with open(src) as f:
+        lines = f.read().splitlines()
+    out = [lines[0]]
+    for i, line in enumerate(lines[1:]):
+        if i >= from_bar:
+            t, o, h, l, c, v = line.split(",")
+            wiggle = 1 + 0.002 * ((i * 7919) % 13 - 6)
+            o, h, l, c = (float(x) * factor * wiggle for x in (o, h, l, c))
+            line = f"{t},{o:.5f},{max(o, h, l, c):.5f},{min(o, h, l, c):.5f},{c:.5f},{v}"
+        out.append(line)
+    with open(os.path.join(d.data, f"{symbol}_1h.csv"), "w") as f:
+        f.write("\n".join(out) + "\n")
+
+
+@scenario("WF1", "Walk-forward: choices made on training bars only, checked against single backtests")
+def wf1(d):
+    def run(symbol):
+        rc, out, err = d.ctl("walkforward", "run", "sma_crossover", symbol, "1h", *WF_GRID, "--train", "1000", "--test", "500", "--json", timeout=300)
+        d.check(f"ktrdrctl walkforward run on {symbol} exits 0", rc == 0, "exit 0", f"{rc}: {err[-600:]}")
+        return json.loads(out)
+
+    base = run("EURUSD")
+    windows = base["windows"]
+    d.check("7 windows of 1,000 training and 500 test bars, each with a choice and both runs' metrics",
+            base["windows_total"] == 7 and len(windows) == 7 and all(w["params"] and w["in_sample"] and w["out_of_sample"] for w in windows)
+            and all(w["train_bars"] == 1000 and w["test_bars"] == 500 for w in windows), "7 complete windows",
+            [(w["index"], w["params"], w.get("error")) for w in windows])
+    d.check("test parts tile: each starts where its training ends", all(w["train_end"] < w["test_start"] for w in windows)
+            and all(a["test_end"] < b["test_start"] for a, b in zip(windows, windows[1:])), "ordered, non-overlapping", windows[:2])
+    # The independent check: window 2's choice is the best in-sample Sharpe among single backtests over its dates.
+    w = windows[2]
+    best, best_params = None, None
+    for fast in range(5, 25, 5):
+        for slow in range(20, 70, 10):
+            if fast >= slow:
+                continue
+            op = d.start_backtest(strategy_name="sma_crossover", symbol="EURUSD", timeframe="1h", start_date=w["train_start"],
+                                  end_date=w["train_end"], params={"fast_period": fast, "slow_period": slow})
+            m = d.wait_status(op, ["completed", "failed"])["result_summary"]
+            if m and m["sharpe_ratio"] is not None and (best is None or m["sharpe_ratio"] > best):
+                best, best_params = m["sharpe_ratio"], {"fast_period": fast, "slow_period": slow}
+    d.check("window 3's choice is the best of the same grid run as single backtests on its training dates",
+            w["params"] == best_params and w["in_sample"]["sharpe_ratio"] == best, best_params, (w["params"], w["in_sample"]["sharpe_ratio"]))
+    op = d.start_backtest(strategy_name="sma_crossover", symbol="EURUSD", timeframe="1h", start_date=w["test_start"], end_date=w["test_end"],
+                          params=w["params"])
+    single = d.wait_status(op, ["completed", "failed"])["result_summary"]
+    d.check("its test run is that backtest on the test dates, bit for bit", single == w["out_of_sample"], "identical metrics",
+            {k: (single[k], w["out_of_sample"][k]) for k in single if single[k] != w["out_of_sample"][k]})
+    s = base["out_of_sample"]
+    d.check("the stitched out-of-sample record covers every test bar", s["bars"] == 7 * 500 and s["trades"] > 0, "3,500 bars", s)
+    d.figure("walk-forward efficiency", s.get("walk_forward_efficiency"))
+
+    # No look-ahead: alter every bar from window 4's test part on; windows 1-4 must choose the same.
+    first_test = 60 + 3 * 500 + 1000
+    _altered_copy(d, "EURUSDX", first_test, 1.07)
+    altered = run("EURUSDX")
+    same = [a["params"] == b["params"] and a["in_sample"] == b["in_sample"] for a, b in zip(windows[:4], altered["windows"][:4])]
+    d.check("altering the bars after a window's training leaves that window's choice and in-sample metrics unchanged (windows 1-4)",
+            all(same), [True] * 4, same)
+    d.check("while the altered bars do change what runs on them", altered["windows"][3]["out_of_sample"] != windows[3]["out_of_sample"],
+            "window 4's test metrics differ", altered["windows"][3]["out_of_sample"]["total_return_pct"])

@@ -3,7 +3,7 @@ import KtrdrCore
 
 /// What an operation does.
 public enum OperationType: String, Codable, Sendable, CaseIterable {
-    case backtesting, training, sweep
+    case backtesting, training, sweep, walkforward
     case dataLoading = "data_loading"
 }
 
@@ -124,6 +124,10 @@ public struct OperationMetadata: Codable, Sendable, Equatable {
     /// runs, so that a sweep resumed after a restart runs exactly the same trials.
     public var sweep: SweepRequest?
     public var strategySource: String?
+    /// Walk-forward: the request as accepted, and once done the stitched out-of-sample summary.
+    public var walkForward: WalkForwardRequest?
+    public var walkForwardWindows: Int?
+    public var walkForwardSummary: WalkForwardSummary?
 
     public init(parameters: StartRequest, mode: String = "local", bars: Int? = nil, warmupBars: Int? = nil, dataFile: String? = nil, strategySha256: String? = nil, plugin: PluginUse? = nil, trainingResult: TrainingOutcome? = nil, epochs: [EpochReport]? = nil) {
         self.parameters = parameters

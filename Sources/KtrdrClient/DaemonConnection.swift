@@ -18,6 +18,8 @@ public protocol DaemonConnection: AnyObject {
     func startSweep(_ params: [String: Any]) throws -> OperationRecord
     /// A sweep's finished trials, best first (at any point of its life).
     func sweepResult(_ id: String) throws -> SweepResult
+    func startWalkForward(_ params: [String: Any]) throws -> OperationRecord
+    func walkForwardResult(_ id: String) throws -> WalkForwardResult
     func plugins() throws -> PluginList
     func reloadPlugins() throws -> PluginReloadReport
     func models() throws -> [ModelSummary]
@@ -43,6 +45,12 @@ extension ControlClient: DaemonConnection {
     }
     public func sweepResult(_ id: String) throws -> SweepResult {
         try call("operation.results", ["operation_id": id], as: SweepResult.self)
+    }
+    public func startWalkForward(_ params: [String: Any]) throws -> OperationRecord {
+        try call("walkforward.start", params, as: StartedResponse.self).data
+    }
+    public func walkForwardResult(_ id: String) throws -> WalkForwardResult {
+        try call("operation.results", ["operation_id": id], as: WalkForwardResult.self)
     }
     public func plugins() throws -> PluginList { try call("plugins.list", [:], as: PluginList.self) }
     public func reloadPlugins() throws -> PluginReloadReport { try call("plugins.reload", [:], as: PluginReloadReport.self) }
@@ -114,6 +122,12 @@ public final class HTTPConnection: DaemonConnection {
     }
     public func sweepResult(_ id: String) throws -> SweepResult {
         try request("GET", "api/v1/operations/\(id)/results", as: Envelope<SweepResult>.self).data
+    }
+    public func startWalkForward(_ params: [String: Any]) throws -> OperationRecord {
+        try request("POST", "api/v1/walkforwards/start", body: params, as: StartedResponse.self).data
+    }
+    public func walkForwardResult(_ id: String) throws -> WalkForwardResult {
+        try request("GET", "api/v1/operations/\(id)/results", as: Envelope<WalkForwardResult>.self).data
     }
     public func plugins() throws -> PluginList { try request("GET", "api/v1/plugins", as: Envelope<PluginList>.self).data }
     public func reloadPlugins() throws -> PluginReloadReport {

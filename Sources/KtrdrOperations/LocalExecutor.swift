@@ -10,6 +10,7 @@ enum OperationWork: Sendable {
     case backtest(BacktestJob)
     case training(TrainingJob)
     case sweep(SweepJob)
+    case walkForward(WalkForwardJob)
 }
 
 /// What a finished operation produced.
@@ -17,6 +18,7 @@ enum OperationOutcome: Sendable {
     case backtest(BacktestResult)
     case training(TrainingOutcome)
     case sweep(SweepRunner.Summary)
+    case walkForward(WalkForwardSummary)
 }
 
 /// How an operation ended, as its executor reports it (once).
@@ -87,6 +89,10 @@ struct LocalExecutor: OperationExecutor {
         case let .sweep(job):
             do throws(KtrdrError) {
                 outcome = .success(.sweep(try SweepRunner(id: id, job: job, config: config, store: store, logger: logger).run(bridge: bridge, token: token)))
+            } catch { outcome = .failure(error) }
+        case let .walkForward(job):
+            do throws(KtrdrError) {
+                outcome = .success(.walkForward(try WalkForwardRunner(id: id, job: job, config: config, store: store, logger: logger).run(bridge: bridge, token: token)))
             } catch { outcome = .failure(error) }
         case let .training(job):
             job.plugin.acquire(id)

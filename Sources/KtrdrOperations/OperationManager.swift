@@ -119,6 +119,23 @@ public actor OperationManager {
         return try await create(.sweep, metadata: metadata, items: job.trials.count, work: .sweep(job))
     }
 
+    /// Validates a walk-forward synchronously (the sweep's checks, every trial's warm-up, the
+    /// windows), then creates its operation.
+    public nonisolated func startWalkForward(_ r: WalkForwardRequest) async throws(ApiError) -> OperationRecord {
+        let config = self.config
+        var request = r
+        if request.sweep.method == "random", request.sweep.seed == nil { request.sweep.seed = UInt64.random(in: 0...UInt64(UInt32.max)) }
+        let accepted = request
+        let job = try await Self.validated { () throws(KtrdrError) in try Self.prepareWalkForward(accepted, config: config) }
+        var metadata = OperationMetadata(parameters: accepted.sweep.run)
+        metadata.dataFile = job.sweep.dataPath
+        metadata.strategySha256 = Checksum.sha256(Array(job.sweep.strategySource.utf8))
+        metadata.walkForward = accepted
+        metadata.walkForwardWindows = job.windows.count
+        metadata.strategySource = job.sweep.strategySource
+        return try await create(.walkforward, metadata: metadata, items: job.runs, work: .walkForward(job))
+    }
+
     /// Queues again a sweep the previous daemon left running or pending: its stored trials are
     /// kept and only the others run, on the strategy text it was accepted with.
     public func resume(_ record: OperationRecord) {
@@ -234,6 +251,12 @@ public actor OperationManager {
             let best = summary.best.map { b in "; best " + b.params.keys.sorted().map { "\($0)=\(StrategyOverrides.Scalar.number(b.params[$0]!))" }.joined(separator: " ") } ?? ""
             op.record.progress.currentStep = "Completed: \(summary.completed) trials\(summary.failed > 0 ? ", \(summary.failed) failed" : "")\(best)"
             logger.info("sweep completed", metadata: ["operation_id": "\(id)", "completed": "\(summary.completed)", "failed": "\(summary.failed)"])
+        case let .success(.walkForward(summary)):
+            op.record.status = .completed
+            op.record.metadata.walkForwardSummary = summary
+            op.record.progress.percentage = 100
+            op.record.progress.currentStep = String(format: "Completed: out of sample %+.2f %% over %d bars", summary.totalReturnPct, summary.bars)
+            logger.info("walk-forward completed", metadata: ["operation_id": "\(id)", "oos_return_pct": "\(summary.totalReturnPct)"])
         case let .success(.backtest(result)):
             if let storeError = report.storeError {
                 op.record.status = .failed

@@ -8,6 +8,12 @@ extension OperationManager {
         var p = op.record.progress
         if case .training = op.work { return trainingProgress(p, op) }
         if case let .sweep(job) = op.work, let trials = op.bridge.trials { return sweepProgress(p, trials, rank: job.rank) }
+        if case let .walkForward(job) = op.work, let trials = op.bridge.trials {
+            var w = sweepProgress(p, trials, rank: job.sweep.rank)
+            let perWindow = job.sweep.trials.count + 1
+            w.currentStep = "Window \(min(job.windows.count, trials.done / perWindow + 1))/\(job.windows.count): backtest \(trials.done)/\(trials.total)"
+            return w
+        }
         guard let latest = op.bridge.latest.progress else {
             if let loading = op.bridge.loading {
                 let mb = { (n: Int) in String(format: "%.1f", Double(n) / 1_048_576) }

@@ -105,9 +105,11 @@ extension OperationManager {
     /// The result as ready-made JSON (see `OperationStore.resultJSON`), built off the actor.
     public nonisolated func resultJSON(_ id: String, includeCurve: Bool) async throws(ApiError) -> [UInt8] {
         let record = try await get(id)
-        if record.operationType == .sweep {
-            let result = try await sweepResult(record)
-            do { return Array(try KtrdrJSON.encoder().encode(result)) } catch { throw ApiError(status: 500, code: "internal_error", message: "\(error)") }
+        if record.operationType == .sweep || record.operationType == .walkforward {
+            do {
+                if record.operationType == .sweep { return Array(try KtrdrJSON.encoder().encode(try await sweepResult(record))) }
+                return Array(try KtrdrJSON.encoder().encode(try await walkForwardResult(record)))
+            } catch let e as ApiError { throw e } catch { throw ApiError(status: 500, code: "internal_error", message: "\(error)") }
         }
         try await completed(id)
         let store = self.store

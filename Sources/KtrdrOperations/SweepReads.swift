@@ -33,6 +33,18 @@ extension OperationManager {
                                  pboSplits: pbo?.splits, pboBlocks: pbo == nil ? nil : best.blocks.count, trials: stats.count)
     }
 
+    /// A walk-forward's finished windows and, once done, its stitched out-of-sample summary.
+    nonisolated func walkForwardResult(_ record: OperationRecord) async throws(ApiError) -> WalkForwardResult {
+        guard let request = record.metadata.walkForward else {
+            throw ApiError(status: 500, code: "internal_error", message: "walk-forward '\(record.operationId)' has no stored request")
+        }
+        let store = self.store, id = record.operationId
+        let windows = try await Self.fromStore { try store.windows(id) }
+        return WalkForwardResult(operationId: id, status: record.status, rank: request.sweep.rank ?? "sharpe_ratio", parameters: request.sweep.grid.keys.sorted(),
+                                 windowsTotal: record.metadata.walkForwardWindows ?? windows.count, windows: windows,
+                                 outOfSample: record.metadata.walkForwardSummary)
+    }
+
     /// The `ktrdrctl` command that runs `trial` as a full backtest (trades, equity curve).
     static func rerun(_ r: SweepRequest, _ trial: SweepTrial) -> String {
         var words = ["ktrdrctl", "backtest", "run", r.run.strategyName, r.run.symbol, r.run.timeframe]

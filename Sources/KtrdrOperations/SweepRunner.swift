@@ -1,4 +1,3 @@
-import CKtrdrSupport
 import Foundation
 import KtrdrAPI
 import KtrdrCore
@@ -39,33 +38,19 @@ struct SweepRunner {
                            best: best.flatMap { b in job.rank.value(b.metrics).map { ($0, b.params) } }, now: Date().timeIntervalSince1970)
         let todo = job.trials.indices.filter { !job.done.contains($0) }
         let shared = Shared()
-        let workers = max(1, min(config.maxConcurrent, todo.count))
-        let finished = DispatchGroup()
-        for w in 0..<workers {
-            finished.enter()
-            let thread = Thread {
-                _ = ktrdr_nice_current_thread(LocalExecutor.nice)
-                while !token.isCancelled {
-                    let k = shared.next.wrappingAdd(1, ordering: .relaxed).oldValue
-                    guard k < todo.count else { break }
-                    guard let trial = runTrial(todo[k], bars: bars, token: token) else { break }  // cancelled mid-trial
-                    bridge.trialFinished(failed: trial.status != "completed", value: job.rank.value(trial.metrics), params: trial.params, rank: job.rank)
-                    let flush = shared.batch.withLock { b -> [SweepTrial]? in
-                        b.pending.append(trial)
-                        guard b.pending.count >= 256 || Date().timeIntervalSince(b.lastFlush) > 0.5 else { return nil }
-                        b.lastFlush = Date()
-                        defer { b.pending.removeAll(keepingCapacity: true) }
-                        return b.pending
-                    }
-                    if let flush { save(flush, shared) }
-                }
-                finished.leave()
+        WorkerPool.run(count: todo.count, workers: config.maxConcurrent, name: "sweep \(id)", token: token) { k in
+            guard let trial = runTrial(todo[k], bars: bars, token: token) else { return false }  // cancelled mid-trial
+            bridge.trialFinished(failed: trial.status != "completed", value: job.rank.value(trial.metrics), params: trial.params, rank: job.rank)
+            let flush = shared.batch.withLock { b -> [SweepTrial]? in
+                b.pending.append(trial)
+                guard b.pending.count >= 256 || Date().timeIntervalSince(b.lastFlush) > 0.5 else { return nil }
+                b.lastFlush = Date()
+                defer { b.pending.removeAll(keepingCapacity: true) }
+                return b.pending
             }
-            thread.name = "sweep \(id) worker \(w)"
-            thread.stackSize = 8 << 20
-            thread.start()
+            if let flush { save(flush, shared) }
+            return true
         }
-        finished.wait()
         save(shared.batch.withLock { b in defer { b.pending = [] }; return b.pending }, shared)
         if let error = shared.batch.withLock({ $0.storeError }) {
             throw .io(path: store.path, message: "trials could not be stored: \(error)")
@@ -77,15 +62,13 @@ struct SweepRunner {
         return Summary(completed: completed.count, failed: all.count - completed.count, best: order.first.map { completed[$0] })
     }
 
-    /// What the workers share: the next trial to take, the trials finished and not yet stored,
-    /// and the first store error.
+    /// What the workers share: the trials finished and not yet stored, and the first store error.
     private final class Shared: Sendable {
         struct Batch {
             var pending: [SweepTrial] = []
             var lastFlush = Date()
             var storeError: String?
         }
-        let next = Atomic<Int>(0)
         let batch = Mutex(Batch())
     }
 
@@ -98,20 +81,9 @@ struct SweepRunner {
 
     /// One trial as a full backtest; nil when it was cancelled (it is then not recorded).
     func runTrial(_ index: Int, bars: Bars, token: CancellationToken) -> SweepTrial? {
-        let overrides = job.overrides(for: index)
         let params = job.params(for: index)
         do throws(KtrdrError) {
-            let strategy = try StrategyLoader.parse(job.strategySource, fileName: job.strategyFile, expectedName: job.request.run.strategyName,
-                                                    overrides: overrides)
-            var request = job.base
-            request.strategy = strategy
-            let implementation: any SignalStrategy
-            do throws(KtrdrError) {
-                implementation = try config.strategies.make(strategy, file: job.strategyFile, symbol: request.symbol,
-                                                             timeframe: request.timeframe, modelPath: nil)
-            } catch { throw overrides.explain(error) }
-            let prepared = try Backtester.prepare(request, strategy: implementation, dataDirectory: config.dataDirectory) { _ throws(KtrdrError) in bars }
-            let result = try Backtester.run(prepared, progress: nil, cancel: token)
+            let result = try backtest(job.overrides(for: index), bars: bars, start: job.base.start, end: job.base.end, token: token)
             return SweepTrial(index: index, params: params, status: "completed", metrics: result.metrics,
                               returns: ReturnStats.of(equity: result.equityCurve.equity))
         } catch .cancelled {
@@ -119,5 +91,24 @@ struct SweepRunner {
         } catch {
             return SweepTrial(index: index, params: params, status: "failed", error: OperationError(code: error.code, message: error.description))
         }
+    }
+
+    /// The job's strategy with `overrides` written in, backtested on `bars` (loaded once) from
+    /// `start` to `end` exactly as a single backtest with those values and dates: warm-up from
+    /// before `start`, nothing after `end`.
+    func backtest(_ overrides: StrategyOverrides, bars: Bars, start: Int64?, end: Int64?, token: CancellationToken) throws(KtrdrError) -> BacktestResult {
+        let strategy = try StrategyLoader.parse(job.strategySource, fileName: job.strategyFile, expectedName: job.request.run.strategyName,
+                                                overrides: overrides)
+        var request = job.base
+        request.strategy = strategy
+        request.start = start
+        request.end = end
+        let implementation: any SignalStrategy
+        do throws(KtrdrError) {
+            implementation = try config.strategies.make(strategy, file: job.strategyFile, symbol: request.symbol,
+                                                         timeframe: request.timeframe, modelPath: nil)
+        } catch { throw overrides.explain(error) }
+        let prepared = try Backtester.prepare(request, strategy: implementation, dataDirectory: config.dataDirectory) { _ throws(KtrdrError) in bars }
+        return try Backtester.run(prepared, progress: nil, cancel: token)
     }
 }

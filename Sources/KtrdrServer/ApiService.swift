@@ -36,6 +36,16 @@ public struct ApiService: Sendable {
                                symbol: r.run.symbol, timeframe: r.run.timeframe, mode: record.metadata.mode, data: record)
     }
 
+    /// `POST /api/v1/walkforwards/start`, `walkforward.start`.
+    public func startWalkForward(_ body: Data) async throws(ApiError) -> StartedResponse {
+        let r: WalkForwardRequest = try decode(WalkForwardRequest.self, from: body)
+        let record = try await manager.startWalkForward(r)
+        let run = r.sweep.run
+        return StartedResponse(operationId: record.operationId, status: "started",
+                               message: "walk-forward of \(run.strategyName) on \(run.symbol) \(run.timeframe) started (\(record.metadata.walkForwardWindows ?? 0) windows, \(record.progress.itemsTotal) backtests)",
+                               symbol: run.symbol, timeframe: run.timeframe, mode: record.metadata.mode, data: record)
+    }
+
     /// `POST /api/v1/trainings/start`, `training.start`.
     public func startTraining(_ body: Data) async throws(ApiError) -> StartedResponse {
         let p: StartRequest = try decode(StartRequest.self, from: body)

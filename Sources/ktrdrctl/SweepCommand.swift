@@ -21,59 +21,22 @@ struct SweepCommand: ParsableCommand {
                 """)
 
         @OptionGroup var daemon: DaemonOptions
-        @Argument(help: "Strategy name (strategies/<name>.yaml).") var strategy: String
-        @Argument(help: "Symbol.") var symbol: String
-        @Argument(help: "Timeframe.") var timeframe: String
+        @OptionGroup var grid: SweepOptions
         @Option(help: "First bar (UTC).") var start: String?
         @Option(help: "Last bar, inclusive (UTC).") var end: String?
-        @Option(name: .customLong("param"), help: ArgumentHelp("A swept plugin parameter (repeatable): start:stop:step (inclusive), a,b,c or one value.", valueName: "name=values"))
-        var params: [String] = []
-        @Option(name: .customLong("set"), help: ArgumentHelp("A strategy-file field fixed for every trial, by YAML path (repeatable).", valueName: "path=value"))
-        var sets: [String] = []
-        @Option(name: .customLong("where"), help: "A condition every trial meets, e.g. 'fast_period < slow_period'.") var condition: String?
-        @Option(help: "grid (every admissible point) or random (--samples of them).") var method = "grid"
-        @Option(help: "Trials to draw with --method random.") var samples: Int?
-        @Option(help: "Seed of --method random (default: drawn, and recorded in the operation).") var seed: UInt64?
-        @Option(help: "Metric to rank by.") var rank = "sharpe_ratio"
-        @Option(help: "asc or desc (default: desc, asc for drawdowns and volatility).") var rankOrder: String?
         @Option(help: "Rows of the ranked table.") var top = 10
-        @Option(help: "Initial capital.") var capital: Double = 100_000
-        @Option(help: "Commission, fraction of traded value per side.") var commission: Double = 0.001
-        @Option(help: "Adverse slippage, fraction of price.") var slippage: Double = 0.0005
         @Option(help: "Also write every trial (parameters and all metrics) to this CSV file.") var csv: String?
         @Flag(help: "Print every trial with its params and metrics as JSON instead of the table.") var json = false
 
         func validate() throws {
-            guard !params.isEmpty else { throw ValidationError("give at least one --param name=values to sweep") }
             guard top >= 1 else { throw ValidationError("--top must be at least 1") }
         }
 
         /// The request body of `POST /sweeps/start`.
         func body() throws -> [String: Any] {
-            var grid = [String: Any]()
-            for item in params {
-                guard let eq = item.firstIndex(of: "="), eq != item.startIndex else { throw ValidationError("--param \(item): expected name=values") }
-                let name = String(item[..<eq])
-                guard grid.updateValue(String(item[item.index(after: eq)...]), forKey: name) == nil else { throw ValidationError("--param \(name) is given twice") }
-            }
-            var b: [String: Any] = ["strategy_name": strategy, "symbol": symbol, "timeframe": timeframe, "grid": grid, "method": method,
-                                    "rank": rank, "initial_capital": capital, "commission": commission, "slippage": slippage]
-            var overrides = [String: Any]()
-            for item in sets {
-                guard let eq = item.firstIndex(of: "="), eq != item.startIndex else { throw ValidationError("--set \(item): expected path=value") }
-                switch StrategyOverrides.Scalar.parse(String(item[item.index(after: eq)...])) {
-                case let .number(v): overrides[String(item[..<eq])] = v
-                case let .bool(v): overrides[String(item[..<eq])] = v
-                case let .string(v): overrides[String(item[..<eq])] = v
-                }
-            }
-            if !overrides.isEmpty { b["overrides"] = overrides }
+            var b = try grid.body()
             if let start { b["start_date"] = start }
             if let end { b["end_date"] = end }
-            if let condition { b["where"] = condition }
-            if let samples { b["samples"] = samples }
-            if let seed { b["seed"] = seed }
-            if let rankOrder { b["rank_order"] = rankOrder }
             return b
         }
 
@@ -82,11 +45,11 @@ struct SweepCommand: ParsableCommand {
             let began = KtrdrStdio.now()
             let record = try withClient { try connection.startSweep(try body()) }
             let id = record.operationId
-            printError("operation \(id): sweep of \(strategy) on \(symbol) \(timeframe), \(Format.grouped(record.progress.itemsTotal)) trials")
+            printError("operation \(id): sweep of \(grid.strategy) on \(grid.symbol) \(grid.timeframe), \(Format.grouped(record.progress.itemsTotal)) trials")
             let interrupt = CancelOnInterrupt(operationId: id, daemon: daemon)
             defer { interrupt.disarm() }
-            let bar = ProgressBar(enabled: KtrdrStdio.stderrIsTerminal && !json, label: "\(strategy) \(symbol) \(timeframe)")
-            let final = try withClient { try connection.watch(id) { bar.drawSweep($0, rank: rank) } }
+            let bar = ProgressBar(enabled: KtrdrStdio.stderrIsTerminal && !json, label: "\(grid.strategy) \(grid.symbol) \(grid.timeframe)")
+            let final = try withClient { try connection.watch(id) { bar.drawSweep($0, rank: grid.rank) } }
             bar.finish()
             let result = try withClient { try connection.sweepResult(id) }
             try SweepOutput(result: result, top: top, json: json, csv: csv).print(seconds: KtrdrStdio.now() - began)
@@ -106,6 +69,58 @@ struct SweepCommand: ParsableCommand {
             let result = try withClient { try daemon.connect().sweepResult(operationId) }
             try SweepOutput(result: result, top: top, json: json, csv: csv).print(seconds: nil)
         }
+    }
+}
+
+/// What a sweep and a walk-forward share on the command line: the strategy and run, the
+/// swept parameters, the condition, the method and the rank.
+struct SweepOptions: ParsableArguments {
+    @Argument(help: "Strategy name (strategies/<name>.yaml).") var strategy: String
+    @Argument(help: "Symbol.") var symbol: String
+    @Argument(help: "Timeframe.") var timeframe: String
+    @Option(name: .customLong("param"), help: ArgumentHelp("A swept plugin parameter (repeatable): start:stop:step (inclusive), a,b,c or one value.", valueName: "name=values"))
+    var params: [String] = []
+    @Option(name: .customLong("set"), help: ArgumentHelp("A strategy-file field fixed for every trial, by YAML path (repeatable).", valueName: "path=value"))
+    var sets: [String] = []
+    @Option(name: .customLong("where"), help: "A condition every trial meets, e.g. 'fast_period < slow_period'.") var condition: String?
+    @Option(help: "grid (every admissible point) or random (--samples of them).") var method = "grid"
+    @Option(help: "Trials to draw with --method random.") var samples: Int?
+    @Option(help: "Seed of --method random (default: drawn, and recorded in the operation).") var seed: UInt64?
+    @Option(help: "Metric to rank by.") var rank = "sharpe_ratio"
+    @Option(help: "asc or desc (default: desc, asc for drawdowns and volatility).") var rankOrder: String?
+    @Option(help: "Initial capital.") var capital: Double = 100_000
+    @Option(help: "Commission, fraction of traded value per side.") var commission: Double = 0.001
+    @Option(help: "Adverse slippage, fraction of price.") var slippage: Double = 0.0005
+
+    func validate() throws {
+        guard !params.isEmpty else { throw ValidationError("give at least one --param name=values to sweep") }
+    }
+
+    /// The sweep fields of a request body.
+    func body() throws -> [String: Any] {
+        var grid = [String: Any]()
+        for item in params {
+            guard let eq = item.firstIndex(of: "="), eq != item.startIndex else { throw ValidationError("--param \(item): expected name=values") }
+            let name = String(item[..<eq])
+            guard grid.updateValue(String(item[item.index(after: eq)...]), forKey: name) == nil else { throw ValidationError("--param \(name) is given twice") }
+        }
+        var b: [String: Any] = ["strategy_name": strategy, "symbol": symbol, "timeframe": timeframe, "grid": grid, "method": method,
+                                "rank": rank, "initial_capital": capital, "commission": commission, "slippage": slippage]
+        var overrides = [String: Any]()
+        for item in sets {
+            guard let eq = item.firstIndex(of: "="), eq != item.startIndex else { throw ValidationError("--set \(item): expected path=value") }
+            switch StrategyOverrides.Scalar.parse(String(item[item.index(after: eq)...])) {
+            case let .number(v): overrides[String(item[..<eq])] = v
+            case let .bool(v): overrides[String(item[..<eq])] = v
+            case let .string(v): overrides[String(item[..<eq])] = v
+            }
+        }
+        if !overrides.isEmpty { b["overrides"] = overrides }
+        if let condition { b["where"] = condition }
+        if let samples { b["samples"] = samples }
+        if let seed { b["seed"] = seed }
+        if let rankOrder { b["rank_order"] = rankOrder }
+        return b
     }
 }
 

@@ -14,7 +14,7 @@ struct ControlSession: Sendable {
     let logger: Logger
     let peer: UInt32?
 
-    static let methods = ["backtest.start", "training.start", "sweep.start", "operations.list", "operation.get", "operation.cancel", "operation.watch", "operation.metrics",
+    static let methods = ["backtest.start", "training.start", "sweep.start", "walkforward.start", "operations.list", "operation.get", "operation.cancel", "operation.watch", "operation.metrics",
                           "operation.results", "strategies.list", "models.list", "plugins.list", "plugins.reload", "daemon.status",
                           "daemon.shutdown"]
 
@@ -83,6 +83,8 @@ struct ControlSession: Sendable {
             await out.send(Reply(id: id, result: try await service.startTraining(body)))
         case "sweep.start":
             await out.send(Reply(id: id, result: try await service.startSweep(body)))
+        case "walkforward.start":
+            await out.send(Reply(id: id, result: try await service.startWalkForward(body)))
         case "operations.list":
             await out.send(Reply(id: id, result: try await service.list(try request(OperationsQuery.self))))
         case "operation.get":

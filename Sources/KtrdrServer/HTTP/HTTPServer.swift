@@ -39,6 +39,12 @@ public enum HTTPServer {
                 return try await service.startSweep(body)
             }
         }
+        api.post("walkforwards/start") { request, _ in
+            await respond {
+                let body = try await collect(request)
+                return try await service.startWalkForward(body)
+            }
+        }
         api.getAndHead("operations") { request, _ in
             await respond {
                 let q = request.uri.queryParameters

@@ -45,7 +45,7 @@ enum OpenAPIDocument {
           "summary": "List operations, newest first",
           "parameters": [
             {"name": "status", "in": "query", "schema": {"$ref": "#/components/schemas/Status"}},
-            {"name": "operation_type", "in": "query", "schema": {"enum": ["backtesting", "training", "sweep", "data_loading"]}},
+            {"name": "operation_type", "in": "query", "schema": {"enum": ["backtesting", "training", "sweep", "walkforward", "data_loading"]}},
             {"name": "active_only", "in": "query", "schema": {"type": "boolean"}},
             {"name": "parent_id", "in": "query", "schema": {"type": "string"}, "description": "only the children (trials) of this operation"},
             {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
@@ -74,11 +74,19 @@ enum OpenAPIDocument {
             "200": {"description": "started", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Started"}}}},
             "400": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"},
             "422": {"$ref": "#/components/responses/Error"}, "507": {"$ref": "#/components/responses/Error"}}}},
+        "/api/v1/walkforwards/start": {"post": {
+          "summary": "Validate and start a walk-forward (operation_type walkforward): per window, a sweep on the train bars, its best on the test bars after them",
+          "description": "A sweep request without start_date/end_date, plus train, test and step in bars (step >= test). The first window starts after the longest warm-up any trial needs. Results (GET /operations/{id}/results): per window the chosen parameters and in- and out-of-sample metrics; the out-of-sample parts stitched; the walk-forward efficiency.",
+          "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/WalkForwardRequest"}}}},
+          "responses": {
+            "200": {"description": "started", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Started"}}}},
+            "400": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"},
+            "422": {"$ref": "#/components/responses/Error"}, "507": {"$ref": "#/components/responses/Error"}}}},
         "/api/v1/operations/{id}/results": {"get": {
           "summary": "Full result of a completed backtest (metrics, trades, equity curve), or a sweep's ranked trials (at any time)",
           "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}},
                          {"name": "equity_curve", "in": "query", "schema": {"type": "boolean", "default": true}, "description": "false: omit the equity curve (empty arrays)"}],
-          "responses": {"200": {"description": "result", "content": {"application/json": {"schema": {"oneOf": [{"$ref": "#/components/schemas/ResultEnvelope"}, {"$ref": "#/components/schemas/SweepResultEnvelope"}]}}}},
+          "responses": {"200": {"description": "result", "content": {"application/json": {"schema": {"oneOf": [{"$ref": "#/components/schemas/ResultEnvelope"}, {"$ref": "#/components/schemas/SweepResultEnvelope"}, {"$ref": "#/components/schemas/WalkForwardResultEnvelope"}]}}}},
                         "404": {"$ref": "#/components/responses/Error"}, "409": {"$ref": "#/components/responses/Error"}}}},
         "/api/v1/strategies": {"get": {"summary": "Strategy files and whether each validates", "responses": {"200": {"description": "strategies", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AnyEnvelope"}}}}}}},
         "/api/v1/models": {"get": {"summary": "Trained models", "responses": {"200": {"description": "models", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AnyEnvelope"}}}}}}},
@@ -117,7 +125,7 @@ enum OpenAPIDocument {
               "total_trades": {"type": "integer"}, "win_rate": {"type": "number"}, "bars_per_second": {"type": "number"}}}}},
           "Operation": {"type": "object", "required": ["operation_id", "operation_type", "status", "created_at", "progress", "metadata"], "properties": {
             "operation_id": {"type": "string", "pattern": "^op_[a-z_]+_[0-9]{8}_[0-9]{6}_[0-9a-f]{8}$"},
-            "operation_type": {"enum": ["backtesting", "training", "sweep", "data_loading"]}, "status": {"$ref": "#/components/schemas/Status"},
+            "operation_type": {"enum": ["backtesting", "training", "sweep", "walkforward", "data_loading"]}, "status": {"$ref": "#/components/schemas/Status"},
             "created_at": {"type": "string"}, "started_at": {"type": "string"}, "completed_at": {"type": "string"},
             "duration_seconds": {"type": "number"}, "progress": {"$ref": "#/components/schemas/Progress"},
             "metadata": {"type": "object", "required": ["parameters", "mode"]},
@@ -160,6 +168,15 @@ enum OpenAPIDocument {
               "overfitting": {"type": "object", "description": "deflated Sharpe ratio of the top trial (Bailey and Lopez de Prado 2014) and probability of backtest overfitting by CSCV (16 blocks; up to 2,000 trials)",
                 "properties": {"deflated_sharpe_ratio": {"type": ["number", "null"]}, "expected_max_sharpe": {"type": ["number", "null"]},
                   "best_sharpe": {"type": ["number", "null"]}, "pbo": {"type": ["number", "null"]}, "pbo_splits": {"type": ["integer", "null"]}, "trials": {"type": "integer"}}}}}}},
+          "WalkForwardRequest": {"type": "object", "required": ["strategy_name", "symbol", "timeframe", "grid", "train", "test"],
+            "description": "The fields of SweepRequest except start_date and end_date, plus train, test and step; any other field is a 400 unknown_field.", "properties": {
+            "train": {"type": "integer", "minimum": 2, "description": "bars in sample per window"}, "test": {"type": "integer", "minimum": 1, "description": "bars out of sample, right after"},
+            "step": {"type": "integer", "minimum": 1, "description": "bars between window starts; default test; at least test"}}},
+          "WalkForwardResultEnvelope": {"type": "object", "required": ["success", "data"], "properties": {"success": {"const": true}, "data": {"type": "object",
+            "required": ["operation_id", "status", "rank", "parameters", "windows_total", "windows"], "properties": {
+              "windows": {"type": "array", "items": {"type": "object", "required": ["index", "train_start", "train_end", "test_start", "test_end", "trials"], "properties": {
+                "params": {"type": "object", "additionalProperties": {"type": "number"}}, "in_sample": {"$ref": "#/components/schemas/Metrics"}, "out_of_sample": {"$ref": "#/components/schemas/Metrics"}}}},
+              "out_of_sample": {"type": "object", "required": ["bars", "total_return_pct", "max_drawdown_pct", "trades"]}}}}},
           "Health": {"type": "object", "required": ["status", "version", "running", "pending", "capacity"]},
           "AnyEnvelope": {"type": "object", "required": ["success", "data"]}
         }

@@ -1,0 +1,76 @@
+import ArgumentParser
+import Foundation
+import KtrdrAPI
+import KtrdrClient
+import KtrdrCore
+
+/// `ktrdrctl walkforward run`: per window, a sweep on the training bars and its best on the
+/// test bars right after; the test parts stitched into one out-of-sample record.
+struct WalkForwardCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "walkforward", abstract: "Walk-forward analysis as a daemon operation.",
+                                                    subcommands: [Run.self])
+
+    struct Run: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Choose parameters on each window's training bars, test them on the bars after.",
+            discussion: """
+                Windows are in bars: --train bars in sample, then --test bars out of sample, the next
+                window --step bars later (default --test). The first window starts after the longest
+                warm-up any trial needs; test runs take their warm-up from before their window.
+                Example: ktrdrctl walkforward run sma_crossover EURUSD 1h --param fast_period=5:30:5
+                  --param slow_period=20:100:10 --where 'fast_period < slow_period' --train 1000 --test 500
+                """)
+
+        @OptionGroup var daemon: DaemonOptions
+        @OptionGroup var grid: SweepOptions
+        @Option(help: "Bars in sample per window.") var train: Int
+        @Option(help: "Bars out of sample, right after the training bars.") var test: Int
+        @Option(help: "Bars between window starts (default: --test).") var step: Int?
+        @Flag(help: "Print the result as JSON.") var json = false
+
+        func run() throws {
+            let connection = try daemon.connect()
+            var body = try grid.body()
+            body["train"] = train
+            body["test"] = test
+            if let step { body["step"] = step }
+            let record = try withClient { try connection.startWalkForward(body) }
+            let id = record.operationId
+            printError("operation \(id): walk-forward of \(grid.strategy) on \(grid.symbol) \(grid.timeframe), "
+                + "\(record.metadata.walkForwardWindows ?? 0) windows, \(Format.grouped(record.progress.itemsTotal)) backtests")
+            let interrupt = CancelOnInterrupt(operationId: id, daemon: daemon)
+            defer { interrupt.disarm() }
+            let bar = ProgressBar(enabled: KtrdrStdio.stderrIsTerminal && !json, label: "\(grid.strategy) \(grid.symbol) \(grid.timeframe)")
+            let final = try withClient { try connection.watch(id) { r in bar.drawLine(force: r.status.isTerminal) { _ in r.progress.currentStep } } }
+            bar.finish()
+            let result = try withClient { try connection.walkForwardResult(id) }
+            if json {
+                print(String(decoding: try KtrdrJSON.encoder(pretty: true).encode(result), as: UTF8.self))
+            } else {
+                print(Self.table(result))
+            }
+            try exitUnlessCompleted(final)
+        }
+
+        static func table(_ r: WalkForwardResult) -> String {
+            var rows = [["WINDOW", "TRAIN", "TEST"] + r.parameters.map { $0.uppercased() } + ["IS " + r.rank.uppercased(), "OOS " + r.rank.uppercased(), "OOS RETURN %"]]
+            let field = Metrics.Field.allCases.first { $0.json == r.rank }
+            for w in r.windows {
+                let params = r.parameters.map { p in w.params?[p].map { StrategyOverrides.Scalar.number($0).description } ?? "-" }
+                let value = { (m: Metrics?) in field.flatMap { f in m?.value(f) }.map { Format.fixed($0, 3) } ?? "-" }
+                rows.append(["\(w.index + 1)", "\(w.trainStart.prefix(10))..\(w.trainEnd.prefix(10))", "\(w.testStart.prefix(10))..\(w.testEnd.prefix(10))"]
+                    + params + [value(w.inSample), value(w.outOfSample), w.outOfSample.map { Format.fixed($0.totalReturnPct, 2) } ?? (w.error?.code ?? "-")])
+            }
+            let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max() ?? 0 }
+            var out = rows.map { row in zip(row, widths).enumerated().map { Format.pad($0.element.0, $0.element.1, right: $0.offset > 2) }.joined(separator: "  ") }
+            if let s = r.outOfSample {
+                out.append("")
+                out.append("out of sample, stitched: \(Format.grouped(s.bars)) bars, return \(Format.fixed(s.totalReturnPct, 2)) %, "
+                    + "Sharpe \(Format.optional(s.sharpeRatio, 3)), max drawdown \(Format.fixed(s.maxDrawdownPct, 2)) %, \(s.trades) trades")
+                out.append("walk-forward efficiency (mean OOS / mean IS annualised return): \(Format.optional(s.walkForwardEfficiency, 3))")
+            }
+            out.append("operation \(r.operationId) (\(r.status.rawValue)), \(r.windows.count) of \(r.windowsTotal) windows")
+            return out.joined(separator: "\n")
+        }
+    }
+}
