@@ -88,7 +88,7 @@ class Daemon:
 
     # --- clients ---------------------------------------------------------------------------
     def ctl(self, *args, timeout=120, stdin=None):
-        p = subprocess.run([KTRDRCTL, *args, "--home", self.home] if args[0] in ("daemon", "ops", "backtest", "plugins", "train", "sweep") and "--local" not in args
+        p = subprocess.run([KTRDRCTL, *args, "--home", self.home] if args[0] in ("daemon", "ops", "backtest", "plugins", "train", "sweep", "walkforward") and "--local" not in args
                            else [KTRDRCTL, *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT, input=stdin)
         return p.returncode, p.stdout, p.stderr
 
