@@ -114,6 +114,17 @@ def sw1(d):
     d.check("the re-run command names the best parameters", f"--param fast_period={best[0]} --param slow_period={best[1]}" in sweep["rerun"],
             f"fast_period={best[0]} slow_period={best[1]}", sweep["rerun"])
     d.figure("best (fast, slow) and its Sharpe", f"{best} {singles[best]['sharpe_ratio']:.4f}")
+    report = os.path.join(d.home, "report.html")
+    rc, out, err = d.ctl("sweep", "show", sweep["operation_id"], "--html", report, "--curves", "3")
+    page = open(report).read() if os.path.exists(report) else ""
+    filled = len(re.findall(r"<rect [^>]*><title>fast_period=", page))
+    d.check("sweep show --html writes the report: a heatmap cell per trial, the top 3 equity curves, the guards", rc == 0 and filled == 174
+            and page.count("<polyline") == 3 and "Deflated Sharpe ratio" in page and "Probability of backtest overfitting" in page,
+            "174 cells, 3 curves, both guards", f"{rc} cells {filled} curves {page.count('<polyline')} {err[-300:]}")
+    o = sweep["overfitting"]
+    d.check("the overfitting guards are reported with the ranking", o and 0 <= o["deflated_sharpe_ratio"] <= 1 and 0 <= o["pbo"] <= 1
+            and o["pbo_splits"] == 12870 and o["trials"] == 174, "DSR and PBO in [0, 1], 12,870 splits", o)
+    d.figure("deflated Sharpe ratio / PBO of the GOOG grid", f"{o['deflated_sharpe_ratio']:.3f} / {o['pbo']:.3f}")
 
 
 @scenario("SW2", "Sweep cancelled mid-way keeps its trials; a sweep killed with kill -9 resumes after restart", needs_long_data=True)

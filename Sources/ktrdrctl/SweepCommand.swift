@@ -27,6 +27,7 @@ struct SweepCommand: ParsableCommand {
         @Option(help: "Rows of the ranked table.") var top = 10
         @Option(help: "Also write every trial (parameters and all metrics) to this CSV file.") var csv: String?
         @Flag(help: "Print every trial with its params and metrics as JSON instead of the table.") var json = false
+        @OptionGroup var report: SweepReportOptions
 
         func validate() throws {
             guard top >= 1 else { throw ValidationError("--top must be at least 1") }
@@ -53,6 +54,7 @@ struct SweepCommand: ParsableCommand {
             bar.finish()
             let result = try withClient { try connection.sweepResult(id) }
             try SweepOutput(result: result, top: top, json: json, csv: csv).print(seconds: KtrdrStdio.now() - began)
+            try report.write(result, connection: connection)
             try exitUnlessCompleted(final)
         }
     }
@@ -64,10 +66,13 @@ struct SweepCommand: ParsableCommand {
         @Option(help: "Rows of the ranked table.") var top = 10
         @Option(help: "Also write every trial to this CSV file.") var csv: String?
         @Flag(help: "Print JSON instead of the table.") var json = false
+        @OptionGroup var report: SweepReportOptions
 
         func run() throws {
-            let result = try withClient { try daemon.connect().sweepResult(operationId) }
+            let connection = try daemon.connect()
+            let result = try withClient { try connection.sweepResult(operationId) }
             try SweepOutput(result: result, top: top, json: json, csv: csv).print(seconds: nil)
+            try report.write(result, connection: connection)
         }
     }
 }
