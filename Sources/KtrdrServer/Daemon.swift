@@ -44,12 +44,48 @@ public struct DaemonConfig: Sendable {
     public var databasePath: String { home + "/ktrdr.db" }
 
     /// Loopback unless a token protects the API.
-    public func checkBinding() throws {
-        let loopback = httpHost == "localhost" || httpHost == "::1" || httpHost.hasPrefix("127.")
-        if !loopback && (apiToken ?? "").isEmpty {
+    /// The address HTTP binds. Without a token it must be loopback, decided on what the name
+    /// resolves to (every address), not on how it is spelt: `127.evil.example` is not loopback.
+    /// The numeric address is returned so the server binds exactly what was checked.
+    public func checkBinding() throws -> String {
+        guard (apiToken ?? "").isEmpty else { return httpHost }
+        let addresses = Self.resolve(httpHost)
+        guard !addresses.isEmpty else {
             throw ApiError(status: 400, code: "insecure_bind",
-                           message: "refusing to listen on \(httpHost):\(httpPort) without KTRDR_API_TOKEN: set a token or bind to 127.0.0.1")
+                           message: "cannot resolve '\(httpHost)' to check it is loopback: without KTRDR_API_TOKEN bind to 127.0.0.1, ::1 or localhost")
         }
+        guard let first = addresses.first, addresses.allSatisfy(Self.isLoopback) else {
+            throw ApiError(status: 400, code: "insecure_bind",
+                           message: "refusing to listen on \(httpHost):\(httpPort) (\(addresses.joined(separator: ", "))) without KTRDR_API_TOKEN: set a token or bind to 127.0.0.1")
+        }
+        return first
+    }
+
+    /// Numeric addresses `host` resolves to (getaddrinfo), in its order.
+    static func resolve(_ host: String) -> [String] {
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var list: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, nil, &hints, &list) == 0 else { return [] }
+        defer { freeaddrinfo(list) }
+        var out = [String]()
+        var node = list
+        while let n = node {
+            var buffer = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+            if getnameinfo(n.pointee.ai_addr, n.pointee.ai_addrlen, &buffer, socklen_t(buffer.count), nil, 0, NI_NUMERICHOST) == 0 {
+                let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                if !out.contains(text) { out.append(text) }
+            }
+            node = n.pointee.ai_next
+        }
+        return out
+    }
+
+    /// 127.0.0.0/8, ::1, and IPv4-mapped 127.x.
+    static func isLoopback(_ address: String) -> Bool {
+        address == "::1" || address.hasPrefix("127.") && address.split(separator: ".").count == 4 && address.allSatisfy { $0.isNumber || $0 == "." }
+            || address.lowercased().hasPrefix("::ffff:127.")
     }
 }
 
@@ -58,7 +94,7 @@ public struct DaemonConfig: Sendable {
 /// cancelled and recorded, then the servers stop).
 public enum Daemon {
     public static func run(_ config: DaemonConfig, logger: Logger) async throws {
-        try config.checkBinding()
+        let bindHost = try config.checkBinding()
         let fm = FileManager.default
         let tightened = try StateDirectory.secure(config.home)
         if !tightened.isEmpty {
@@ -101,7 +137,7 @@ public enum Daemon {
             },
             shutdown: { trigger.fire() })
 
-        let http = HTTPServer.makeApplication(service: service, metrics: metrics, host: config.httpHost, port: config.httpPort,
+        let http = HTTPServer.makeApplication(service: service, metrics: metrics, host: bindHost, port: config.httpPort,
                                               token: config.apiToken, logger: logger)
         let socket = ControlSocketService(path: config.socketPath, service: service, control: control, logger: logger)
         let operations = OperationsService(manager: manager, logger: logger)
