@@ -103,63 +103,6 @@ public actor OperationManager {
         return try await create(.backtesting, metadata: metadata, items: job.prepared?.tradedBars ?? 0, work: .backtest(job))
     }
 
-    /// Validates a sweep synchronously (the run fields as a backtest's, the grid, the first
-    /// trial through the plugin), then creates its operation.
-    public nonisolated func startSweep(_ r: SweepRequest) async throws(ApiError) -> OperationRecord {
-        let config = self.config
-        var request = r
-        if request.method == "random", request.seed == nil { request.seed = UInt64.random(in: 0...UInt64(UInt32.max)) }  // recorded: reproducible
-        let accepted = request
-        let job = try await Self.validated { () throws(KtrdrError) in try Self.prepareSweep(accepted, config: config) }
-        var metadata = OperationMetadata(parameters: accepted.run)
-        metadata.dataFile = job.dataPath
-        metadata.strategySha256 = Checksum.sha256(Array(job.strategySource.utf8))
-        metadata.sweep = accepted
-        metadata.strategySource = job.strategySource
-        return try await create(.sweep, metadata: metadata, items: job.trials.count, work: .sweep(job))
-    }
-
-    /// Validates a walk-forward synchronously (the sweep's checks, every trial's warm-up, the
-    /// windows), then creates its operation.
-    public nonisolated func startWalkForward(_ r: WalkForwardRequest) async throws(ApiError) -> OperationRecord {
-        let config = self.config
-        var request = r
-        if request.sweep.method == "random", request.sweep.seed == nil { request.sweep.seed = UInt64.random(in: 0...UInt64(UInt32.max)) }
-        let accepted = request
-        let job = try await Self.validated { () throws(KtrdrError) in try Self.prepareWalkForward(accepted, config: config) }
-        var metadata = OperationMetadata(parameters: accepted.sweep.run)
-        metadata.dataFile = job.sweep.dataPath
-        metadata.strategySha256 = Checksum.sha256(Array(job.sweep.strategySource.utf8))
-        metadata.walkForward = accepted
-        metadata.walkForwardWindows = job.windows.count
-        metadata.strategySource = job.sweep.strategySource
-        return try await create(.walkforward, metadata: metadata, items: job.runs, work: .walkForward(job))
-    }
-
-    /// Queues again a sweep the previous daemon left running or pending: its stored trials are
-    /// kept and only the others run, on the strategy text it was accepted with.
-    public func resume(_ record: OperationRecord) {
-        guard record.operationType == .sweep, let request = record.metadata.sweep, let source = record.metadata.strategySource else { return }
-        let id = record.operationId
-        do throws(KtrdrError) {
-            let done = (try? store.trialIndices(id)) ?? []
-            let job = try Self.prepareSweep(request, source: source, done: done, config: config)
-            var r = record
-            r.status = .pending
-            r.startedAt = nil
-            r.progress.currentStep = "Resuming: \(done.count) of \(job.trials.count) trials already done"
-            persist(r)
-            logger.info("sweep resumed after a restart", metadata: ["operation_id": "\(id)", "trials_done": "\(done.count)", "trials": "\(job.trials.count)"])
-            _ = enqueue(Live(record: r, work: .sweep(job), bridge: ProgressBridge(totalBars: job.trials.count)))
-        } catch {
-            var r = record
-            r.status = .failed
-            r.completedAt = RecordTime.isoNow()
-            r.error = OperationError(code: "interrupted", message: "the daemon stopped during this sweep and it cannot resume: \(error.description)")
-            persist(r)
-        }
-    }
-
     /// Validates a training request synchronously (strategy, data, model plugin), then creates
     /// the operation.
     public nonisolated func startTraining(_ p: StartRequest) async throws(ApiError) -> OperationRecord {
@@ -183,7 +126,7 @@ public actor OperationManager {
 
     /// Writes the new record (off the actor) and only then queues it: an id is never returned
     /// for an operation the store could not record.
-    private nonisolated func create(_ type: OperationType, metadata: OperationMetadata, items: Int, work: OperationWork) async throws(ApiError) -> OperationRecord {
+    nonisolated func create(_ type: OperationType, metadata: OperationMetadata, items: Int, work: OperationWork) async throws(ApiError) -> OperationRecord {
         var progress = OperationProgress()
         progress.itemsTotal = items
         let record = OperationRecord(operationId: OperationRecord.newId(type: type), operationType: type, status: .pending,
@@ -195,7 +138,7 @@ public actor OperationManager {
         return await enqueue(Live(record: record, work: work, bridge: ProgressBridge(totalBars: items)))
     }
 
-    private func enqueue(_ op: Live) -> OperationRecord {
+    func enqueue(_ op: Live) -> OperationRecord {
         let id = op.record.operationId
         live[id] = op
         let p = op.record.metadata.parameters

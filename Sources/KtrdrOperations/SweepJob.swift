@@ -44,7 +44,7 @@ extension OperationManager {
     static func prepareSweep(_ r: SweepRequest, source: String? = nil, done: Set<Int> = [], config: OperationsConfig) throws(KtrdrError) -> SweepJob {
         try Names.check(r.run.strategyName, field: "strategy_name")
         try Names.check(r.run.symbol, field: "symbol")
-        let tf = try Names.timeframe(r.run.timeframe)
+        _ = try Names.timeframe(r.run.timeframe)  // before the grid, as the order of a backtest's checks
         let file = try StrategyLoader.path(for: r.run.strategyName, in: config.strategiesDirectory)
         let text: String
         if let source { text = source } else {
@@ -84,7 +84,6 @@ extension OperationManager {
         let job = try prepare(first, config: config, source: text)
         var base = job.request
         base.strategy = try StrategyLoader.parse(text, fileName: file, expectedName: r.run.strategyName, overrides: fixed)
-        _ = tf
         return SweepJob(request: r, strategyFile: file, strategySource: text, base: base, dataPath: job.spec.dataPath, names: names,
                         trials: trials, rank: rank, fixed: fixed, done: done)
     }
