@@ -55,13 +55,7 @@ struct SweepOutput {
             out += (["\(i + 1)", "\(t.index)"] + result.parameters.map { t.params[$0].map { "\($0)" } ?? "" } + [t.status] + metrics).joined(separator: ",") + "\n"
         }
         do { try out.write(toFile: path, atomically: true, encoding: .utf8) } catch {
-            throw ValidationErrorMessage("cannot write \(path): \(error.localizedDescription)")
+            throw fail(.io(path: path, message: "cannot write: \(error.localizedDescription)"))
         }
     }
-}
-
-/// An error whose text is the whole message.
-struct ValidationErrorMessage: Error, CustomStringConvertible {
-    let description: String
-    init(_ d: String) { description = d }
 }

@@ -159,7 +159,7 @@ struct SweepReportOptions: ParsableArguments {
         }
         let page = SweepReport(result: result, x: x, y: y, curves: drawn).html()
         do { try page.write(toFile: html, atomically: true, encoding: .utf8) } catch {
-            throw ValidationErrorMessage("cannot write \(html): \(error.localizedDescription)")
+            throw fail(.io(path: html, message: "cannot write: \(error.localizedDescription)"))
         }
         printError("report written to \(html)")
     }
