@@ -61,7 +61,8 @@ let package = Package(
         // Operations: records, SQLite store, runner, progress bridge, cancellation.
         .target(
             name: "KtrdrOperations",
-            dependencies: ["KtrdrCore", "KtrdrFiles", "KtrdrAPI", "KtrdrPlugins", "CSQLite", "CZstd", "CKtrdrSupport", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["KtrdrCore", "KtrdrFiles", "KtrdrAPI", "KtrdrPlugins", "KtrdrClient", "CSQLite", "CZstd", "CKtrdrSupport",
+                           .product(name: "Logging", package: "swift-log")]
         ),
         // Strategy plugins. `-z nodelete`: Swift code must never be unmapped (see PluginHost).
         .target(name: "SMACrossoverPlugin", dependencies: ["KtrdrPluginKit", "KtrdrStrategies"], path: "Plugins/SMACrossover",
@@ -99,7 +100,7 @@ let package = Package(
         .executableTarget(
             name: "ktrdrd",
             dependencies: [
-                "KtrdrServer", "KtrdrAPI", "KtrdrFiles", "KtrdrPlugins", "KtrdrDefaults",
+                "KtrdrServer", "KtrdrAPI", "KtrdrFiles", "KtrdrPlugins", "KtrdrOperations", "KtrdrDefaults",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

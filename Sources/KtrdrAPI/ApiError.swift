@@ -52,6 +52,8 @@ public struct ApiError: Error, Sendable, Equatable, CustomStringConvertible {
             self.init(status: 409, code: e.code, message: e.description)
         case .io:
             self.init(status: 500, code: e.code, message: e.description)
+        case let .remote(code, _):
+            self.init(status: code == "plugin_mismatch" || code == "no_worker" ? 503 : 502, code: code, message: e.description)
         }
     }
 }

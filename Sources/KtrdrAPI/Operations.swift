@@ -128,6 +128,14 @@ public struct OperationMetadata: Codable, Sendable, Equatable {
     public var walkForward: WalkForwardRequest?
     public var walkForwardWindows: Int?
     public var walkForwardSummary: WalkForwardSummary?
+    /// Remote mode: the worker, its operation id and the attempt (1 for the first dispatch).
+    public var workerUrl: String?
+    public var remoteOperationId: String?
+    public var attempt: Int?
+    /// Remote mode: the lease of the current attempt (the server's reads renew it).
+    public var remoteLease: String?
+    /// Worker side: the server's operation this one runs for.
+    public var serverOperationId: String?
 
     public init(parameters: StartRequest, mode: String = "local", bars: Int? = nil, warmupBars: Int? = nil, dataFile: String? = nil, strategySha256: String? = nil, plugin: PluginUse? = nil, trainingResult: TrainingOutcome? = nil, epochs: [EpochReport]? = nil) {
         self.parameters = parameters

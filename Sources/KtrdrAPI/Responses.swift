@@ -92,6 +92,11 @@ public struct Health: Codable, Sendable {
     public var running: Int
     public var pending: Int
     public var capacity: Int
+    public var role: String?
+    /// A worker: itself, plugins and cached data included.
+    public var worker: WorkerInfo?
+    /// A server with remote workers: how many are healthy.
+    public var workersHealthy: Int?
 
     public init(status: String, version: String, running: Int, pending: Int, capacity: Int) {
         self.status = status

@@ -81,10 +81,11 @@ public struct AsyncDaemonClient: Sendable {
     }
 
     /// One request on its own connection, within `timeout`.
-    func send(_ method: HTTPMethod, _ path: String, body: [UInt8]?) async throws(ClientError) -> (status: Int, body: [UInt8]) {
+    func send(_ method: HTTPMethod, _ path: String, body: [UInt8]?, headers extra: [(String, String)] = [],
+              contentType: String = "application/json") async throws(ClientError) -> (status: Int, body: [UInt8]) {
         let result: Result<(status: Int, body: [UInt8]), ClientError> = await withTaskGroup(of: Result<(status: Int, body: [UInt8]), ClientError>?.self) { group in
             group.addTask {
-                do { return .success(try await exchange(method, path, body: body)) } catch let e as ClientError { return .failure(e) } catch {
+                do { return .success(try await exchange(method, path, body: body, headers: extra, contentType: contentType)) } catch let e as ClientError { return .failure(e) } catch {
                     return .failure(ClientError(code: "unreachable", message: "\(host):\(port): \(error)"))
                 }
             }
@@ -100,7 +101,8 @@ public struct AsyncDaemonClient: Sendable {
         return try result.get()
     }
 
-    private func exchange(_ method: HTTPMethod, _ path: String, body: [UInt8]?) async throws -> (status: Int, body: [UInt8]) {
+    private func exchange(_ method: HTTPMethod, _ path: String, body: [UInt8]?, headers extra: [(String, String)],
+                          contentType: String) async throws -> (status: Int, body: [UInt8]) {
         let channel = try await ClientBootstrap(group: group)
             .connectTimeout(.seconds(5))
             .connect(host: host, port: port) { channel in
@@ -114,7 +116,8 @@ public struct AsyncDaemonClient: Sendable {
             headers.add(name: "Host", value: "\(host):\(port)")
             headers.add(name: "Connection", value: "close")
             headers.add(name: "Content-Length", value: "\(body?.count ?? 0)")
-            if body != nil { headers.add(name: "Content-Type", value: "application/json") }
+            if body != nil { headers.add(name: "Content-Type", value: contentType) }
+            for (name, value) in extra { headers.add(name: name, value: value) }
             if let token { headers.add(name: "Authorization", value: "Bearer \(token)") }
             try await outbound.write(.head(HTTPRequestHead(version: .http1_1, method: method, uri: basePath + path, headers: headers)))
             if let body { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body)))) }

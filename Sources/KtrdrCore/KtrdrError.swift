@@ -41,6 +41,9 @@ public enum KtrdrError: Error, Sendable, Equatable, CustomStringConvertible {
     case modelInvalid(path: String, message: String)
     case cancelled
     case io(path: String, message: String)
+    /// A failure of remote execution, with its code (`worker_lost`, `plugin_mismatch`,
+    /// `lease_expired`, or a worker's own code passed through).
+    case remote(code: String, message: String)
 
     public var code: String {
         switch self {
@@ -60,6 +63,7 @@ public enum KtrdrError: Error, Sendable, Equatable, CustomStringConvertible {
         case .modelInvalid: "model_invalid"
         case .cancelled: "cancelled"
         case .io: "io_error"
+        case let .remote(code, _): code
         }
     }
 
@@ -97,6 +101,8 @@ public enum KtrdrError: Error, Sendable, Equatable, CustomStringConvertible {
             "cancelled"
         case let .io(path, message):
             "\(path): \(message)"
+        case let .remote(_, message):
+            message
         }
     }
 }

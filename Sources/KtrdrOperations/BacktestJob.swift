@@ -27,6 +27,8 @@ public struct BacktestSpec: Codable, Sendable, Equatable {
 /// strategy instance checked at the start call; the bars too when they were in memory).
 struct BacktestJob: Sendable {
     let spec: BacktestSpec
+    /// The start call as received (what a worker is sent, with the strategy text).
+    let startRequest: StartRequest
     let request: BacktestRequest
     let strategy: any SignalStrategy
     /// Set when nothing is left to load.

@@ -11,6 +11,8 @@ enum OperationWork: Sendable {
     case training(TrainingJob)
     case sweep(SweepJob)
     case walkForward(WalkForwardJob)
+    /// A remote backtest found running on a worker when this server started: followed, not re-run.
+    case adopted(RemoteAssignment, OperationRecord)
 }
 
 /// What a finished operation produced.
@@ -19,6 +21,8 @@ enum OperationOutcome: Sendable {
     case training(TrainingOutcome)
     case sweep(SweepRunner.Summary)
     case walkForward(WalkForwardSummary)
+    /// A backtest completed on a worker; its result is already copied into the store.
+    case remote(RemoteCompletion)
 }
 
 /// How an operation ended, as its executor reports it (once).
@@ -94,6 +98,8 @@ struct LocalExecutor: OperationExecutor {
             do throws(KtrdrError) {
                 outcome = .success(.walkForward(try WalkForwardRunner(id: id, job: job, config: config, store: store, logger: logger).run(bridge: bridge, token: token)))
             } catch { outcome = .failure(error) }
+        case .adopted:
+            outcome = .failure(.unsupported("an adopted remote operation cannot run locally"))
         case let .training(job):
             job.plugin.acquire(id)
             defer { job.plugin.release(id) }

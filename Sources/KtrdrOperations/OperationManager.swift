@@ -18,6 +18,10 @@ public struct OperationsConfig: Sendable {
     /// Seconds a running operation has to stop after a cancel request; then it is ended as
     /// `failed` (`cancel_timeout`) and its run slot released, its thread abandoned.
     public var cancelGraceSeconds: Double = 10
+    /// Workers to hand backtests to (nil: everything runs here).
+    public var remote: RemoteConfig?
+    /// A worker's store of data files pushed by servers (nil: not a worker).
+    public var blobs: BlobStore?
 
     /// Reads a data file through the cache when there is one.
     var loadData: Backtester.DataLoader {
@@ -54,12 +58,27 @@ public actor OperationManager {
         let token = CancellationToken()
         var cancelRequestedAt: Date?
         var graceTimerStarted = false
+        /// Why it is being cancelled, when not by a user's request (a lapsed lease).
+        var cancelReason: OperationError?
+        var isRemote: Bool { record.metadata.mode == "remote" }
+    }
+
+    /// A worker's dispatched run: the server's reads must keep coming under this lease.
+    struct Lease {
+        let token: String
+        let seconds: Double
+        var lastRead: Date
     }
 
     public nonisolated let store: OperationStore
     public nonisolated let config: OperationsConfig
     let logger: Logger
     private let executor: any OperationExecutor
+    private var remoteExecutor: (any OperationExecutor)?
+    /// The workers this server hands backtests to (nil: none configured).
+    public nonisolated let workers: WorkerDirectory?
+    var leases: [String: Lease] = [:]
+    var leaseWatch: Task<Void, Never>?
     var live: [String: Live] = [:]
     /// Records whose latest write the store has not confirmed yet (with that write's number).
     var unconfirmed: [String: (record: OperationRecord, write: UInt64)] = [:]
@@ -68,6 +87,8 @@ public actor OperationManager {
     var finishWaiters: [String: [UUID: CheckedContinuation<Void, Never>]] = [:]
     private var pending: [String] = []
     private var running = 0
+    /// Remote operations in flight (they take no local run slot).
+    private var remoteRunning = 0
     /// Set by `cancelAll`: nothing new is launched during shutdown.
     private var stopping = false
     /// Bars processed by completed runs (for /metrics).
@@ -80,6 +101,25 @@ public actor OperationManager {
         self.config = config
         self.logger = logger
         self.executor = LocalExecutor(store: store, config: config, logger: logger)
+        self.workers = config.remote.map(WorkerDirectory.init(config:))
+        if let remote = config.remote, let workers {
+            let manager = WeakManager()
+            remoteExecutor = RemoteExecutor(directory: workers, config: remote, store: store, digests: DataDigests(), logger: logger) { id, a in
+                await manager.value?.assigned(id, a)
+            }
+            manager.value = self
+        }
+    }
+
+    /// Records where a remote attempt runs, durably, before it is followed.
+    func assigned(_ id: String, _ a: RemoteAssignment) async {
+        guard var op = live[id] else { return }
+        op.record.metadata.workerUrl = a.workerUrl
+        op.record.metadata.remoteOperationId = a.remoteOperationId
+        op.record.metadata.attempt = a.attempt
+        op.record.metadata.remoteLease = a.lease
+        live[id] = op
+        persist(op.record)
     }
 
     // MARK: Start
@@ -89,7 +129,7 @@ public actor OperationManager {
     public nonisolated func startBacktest(_ p: StartRequest) async throws(ApiError) -> OperationRecord {
         let config = self.config
         let job = try await Self.validated { () throws(KtrdrError) in try Self.prepare(p, config: config) }
-        var metadata = OperationMetadata(parameters: p)
+        var metadata = OperationMetadata(parameters: p, mode: try mode(of: p))
         metadata.bars = job.prepared?.tradedBars
         metadata.warmupBars = job.prepared?.first
         metadata.dataFile = job.spec.dataPath
@@ -101,6 +141,18 @@ public actor OperationManager {
                                         modelPath: s.model?.directory, modelVersion: s.model?.metadata.version)
         }
         return try await create(.backtesting, metadata: metadata, items: job.prepared?.tradedBars ?? 0, work: .backtest(job))
+    }
+
+    /// `local` or `remote`: the request's, else the configured default.
+    nonisolated func mode(of p: StartRequest) throws(ApiError) -> String {
+        let mode = p.mode ?? (config.remote?.remoteByDefault == true ? "remote" : "local")
+        guard mode == "local" || config.remote != nil else {
+            throw ApiError(status: 400, code: "invalid_request", message: "mode 'remote': this server has no workers (set REMOTE_BACKTEST_SERVICE_URL or --worker, or let workers register with --server)")
+        }
+        if mode == "remote", p.modelPath != nil {
+            throw ApiError(status: 400, code: "invalid_request", message: "mode 'remote': model strategies run locally for now (model files are not shipped to workers); use mode 'local'")
+        }
+        return mode
     }
 
     /// Validates a training request synchronously (strategy, data, model plugin), then creates
@@ -150,26 +202,59 @@ public actor OperationManager {
         return live[id]?.record ?? op.record
     }
 
+    /// Launches pending operations in order: remote ones at once (their workers queue them),
+    /// local ones while a run slot is free.
     private func launchPending() {
-        while !stopping, running < config.maxConcurrent, !pending.isEmpty {
-            let id = pending.removeFirst()
+        guard !stopping else { return }
+        var waiting: [String] = []
+        for id in pending {
             guard var op = live[id], op.record.status == .pending else { continue }
+            let remote = op.isRemote
+            guard remote || running < config.maxConcurrent else { waiting.append(id); continue }
             op.record.status = .running
             op.record.startedAt = RecordTime.isoNow()
-            op.record.progress.currentStep = "Starting"
+            op.record.progress.currentStep = remote ? "Dispatching to a worker" : "Starting"
             live[id] = op
             persist(op.record)
-            running += 1
-            logger.info("registered local progress bridge", metadata: ["operation_id": "\(id)", "mode": "local"])
-            executor.launch(id, op.work, bridge: op.bridge, token: op.token, pace: op.record.metadata.parameters.paceBarsPerSecond) { [weak self] report in
-                Task { await self?.finish(id, report) }
-            }
+            launch(id, op)
         }
+        pending = waiting
+    }
+
+    private func launch(_ id: String, _ op: Live) {
+        let remote = op.isRemote
+        if remote { remoteRunning += 1 } else { running += 1 }
+        logger.info(remote ? "following remote operation" : "registered local progress bridge", metadata: ["operation_id": "\(id)", "mode": "\(op.record.metadata.mode)"])
+        let executor = remote ? (remoteExecutor ?? self.executor) : self.executor
+        executor.launch(id, op.work, bridge: op.bridge, token: op.token, pace: op.record.metadata.parameters.paceBarsPerSecond) { [weak self] report in
+            Task { await self?.finish(id, report) }
+        }
+    }
+
+    /// A remote operation left running by the previous server process: followed again on its worker.
+    public func adopt(_ record: OperationRecord) {
+        let m = record.metadata
+        guard let url = m.workerUrl, let remoteId = m.remoteOperationId, let lease = m.remoteLease, remoteExecutor != nil else {
+            var r = record
+            r.status = .failed
+            r.completedAt = RecordTime.isoNow()
+            r.error = OperationError(code: "interrupted", message: remoteExecutor == nil
+                ? "the server restarted without remote workers configured while this remote operation ran on \(m.workerUrl ?? "a worker")"
+                : "the server stopped before this remote operation was dispatched")
+            persist(r)
+            return
+        }
+        let a = RemoteAssignment(workerUrl: url, remoteOperationId: remoteId, attempt: m.attempt ?? 1, lease: lease)
+        let op = Live(record: record, work: .adopted(a, record), bridge: ProgressBridge(totalBars: record.progress.itemsTotal))
+        live[record.operationId] = op
+        logger.info("remote operation re-adopted", metadata: ["operation_id": "\(record.operationId)", "worker": "\(url)", "remote_operation_id": "\(remoteId)"])
+        launch(record.operationId, op)
     }
 
     private func finish(_ id: String, _ report: ExecutionReport) {
         guard var op = live.removeValue(forKey: id) else { return }
-        running -= 1
+        if op.isRemote { remoteRunning -= 1 } else { running -= 1 }
+        leases[id] = nil
         op.record.progress = progress(of: op)
         if case .training = op.work { op.record.metadata.epochs = op.bridge.epochs }
         if let (bars, warmup) = op.bridge.preparedBars {
@@ -200,6 +285,15 @@ public actor OperationManager {
             op.record.progress.percentage = 100
             op.record.progress.currentStep = String(format: "Completed: out of sample %+.2f %% over %d bars", summary.totalReturnPct, summary.bars)
             logger.info("walk-forward completed", metadata: ["operation_id": "\(id)", "oos_return_pct": "\(summary.totalReturnPct)"])
+        case let .success(.remote(done)):
+            op.record.status = .completed
+            op.record.resultSummary = done.metrics
+            op.record.metadata.bars = done.bars ?? op.record.metadata.bars
+            op.record.metadata.warmupBars = done.warmupBars ?? op.record.metadata.warmupBars
+            op.record.progress.percentage = 100
+            op.record.progress.itemsProcessed = op.record.progress.itemsTotal
+            op.record.progress.currentStep = "Completed on \(op.record.metadata.workerUrl ?? "a worker")"
+            barsProcessed += done.bars ?? 0
         case let .success(.backtest(result)):
             if let storeError = report.storeError {
                 op.record.status = .failed
@@ -215,7 +309,7 @@ public actor OperationManager {
             }
         case .failure(.cancelled):
             op.record.status = .cancelled
-            op.record.error = OperationError(code: "cancelled", message: "cancelled by request")
+            op.record.error = op.cancelReason ?? OperationError(code: "cancelled", message: "cancelled by request")
             op.record.progress.currentStep = "Cancelled at " + op.record.progress.currentStep
             let ms = op.cancelRequestedAt.map { String(format: "%.1f", report.finishedAt.timeIntervalSince($0) * 1000) } ?? "?"
             logger.info("operation cancelled", metadata: ["operation_id": "\(id)", "cancel_latency_ms": "\(ms)"])
@@ -254,7 +348,7 @@ public actor OperationManager {
             live[id] = nil
             op.record.status = .cancelled
             op.record.completedAt = RecordTime.isoNow()
-            op.record.error = OperationError(code: "cancelled", message: "cancelled while pending")
+            op.record.error = op.cancelReason ?? OperationError(code: "cancelled", message: "cancelled while pending")
             persist(op.record)
             for waiter in (finishWaiters.removeValue(forKey: id) ?? [:]).values { waiter.resume() }
             return op.record
@@ -278,7 +372,7 @@ public actor OperationManager {
     /// Its thread is left to finish or hang; whatever it reports later is ignored.
     private func abandonIfStuck(_ id: String, grace: Double) {
         guard var op = live.removeValue(forKey: id) else { return }
-        running -= 1
+        if op.isRemote { remoteRunning -= 1 } else { running -= 1 }
         abandoned += 1
         op.record.progress = progress(of: op)
         op.record.status = .failed
@@ -300,7 +394,8 @@ public actor OperationManager {
         stopping = true
         let queued = pending
         for id in queued { _ = try? await cancel(id) }
-        for id in Array(live.keys) { _ = try? await cancel(id) }
+        // Remote runs go on on their workers: the next server process re-adopts them.
+        for (id, op) in live where !op.isRemote || op.record.metadata.remoteOperationId == nil { _ = try? await cancel(id) }
         let deadline = Date(timeIntervalSinceNow: timeout)
         while running > 0 || !unconfirmed.isEmpty, Date() < deadline { try? await Task.sleep(nanoseconds: 10_000_000) }
     }
@@ -333,7 +428,7 @@ public actor OperationManager {
         persist(live[id]?.record ?? entry.record)
     }
 
-    public func counts() -> (running: Int, pending: Int) { (running, pending.count) }
+    public func counts() -> (running: Int, pending: Int) { (running + remoteRunning, pending.count) }
 
     /// Runs blocking work on a GCD thread, not on the cooperative pool.
     static func offPool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
@@ -341,4 +436,9 @@ public actor OperationManager {
             DispatchQueue.global(qos: .userInitiated).async { continuation.resume(returning: work()) }
         }
     }
+}
+
+/// The manager as the remote executor calls back into it (set once its init is done).
+final class WeakManager: @unchecked Sendable {  // written once in init, before any use
+    weak var value: OperationManager?
 }

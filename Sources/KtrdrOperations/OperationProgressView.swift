@@ -6,6 +6,7 @@ import KtrdrCore
 extension OperationManager {
     func progress(of op: Live) -> OperationProgress {
         var p = op.record.progress
+        if let remote = op.bridge.mirrored { return remote }
         if case .training = op.work { return trainingProgress(p, op) }
         if case let .sweep(job) = op.work, let trials = op.bridge.trials { return sweepProgress(p, trials, rank: job.rank) }
         if case let .walkForward(job) = op.work, let trials = op.bridge.trials {

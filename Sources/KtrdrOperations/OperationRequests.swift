@@ -10,10 +10,12 @@ extension OperationManager {
     /// Checks a backtest request without loading its bars unless they are in memory already:
     /// names, dates, costs, strategy and plugin, then the data file's header and range by a
     /// probe (`DataProbe`), so the id returns in milliseconds whatever the file's size.
-    static func prepare(_ p: StartRequest, config: OperationsConfig, source: String? = nil) throws(KtrdrError) -> BacktestJob {
+    /// `dataPath`: the file to run on instead of the one named by symbol and timeframe (a
+    /// worker's blob).
+    static func prepare(_ p: StartRequest, config: OperationsConfig, source: String? = nil, dataPath: String? = nil) throws(KtrdrError) -> BacktestJob {
         let (strategy, file, tf, fileText) = try common(p, config: config, source: source)
-        if let mode = p.mode, mode != "local" {
-            throw .invalidRequest("mode '\(mode)' is not available: this daemon runs backtests locally (mode: local)")
+        if let mode = p.mode, mode != "local", mode != "remote" {
+            throw .invalidRequest("mode: expected local or remote, got '\(mode.prefix(40))'")
         }
         if let pace = p.paceBarsPerSecond, !(pace >= 1 && pace <= 1e12) {
             throw .invalidRequest("pace_bars_per_second must be in [1, 1e12], got \(pace)")
@@ -31,7 +33,8 @@ extension OperationManager {
         } catch {
             throw p.strategyOverrides.explain(error)  // the plugin's own checks of a value given for this run
         }
-        let path = try Backtester.dataPath(symbol: p.symbol, timeframe: tf, dataDirectory: config.dataDirectory)
+        let path: String
+        if let dataPath { path = dataPath } else { path = try Backtester.dataPath(symbol: p.symbol, timeframe: tf, dataDirectory: config.dataDirectory) }
         let spec = BacktestSpec(strategyName: strategy.name, strategySource: strategy.source, strategySha256: Checksum.sha256(Array(fileText.utf8)),
                                 symbol: p.symbol, timeframe: tf.rawValue, dataPath: path, start: request.start, end: request.end,
                                 initialCapital: request.initialCapital, commission: request.commission, slippage: request.slippage,
@@ -43,9 +46,9 @@ extension OperationManager {
         } else if let facts = try DataProbe.facts(path: path, request: request, warmup: warmup) {
             try Backtester.checkRange(request, path: path, warmup: warmup, facts)
         } else {  // a file the probe cannot read cheaply: load it now, its parser names the defect
-            prepared = try Backtester.prepare(request, strategy: implementation, dataDirectory: config.dataDirectory, load: config.loadData)
+            prepared = try Backtester.prepare(request, strategy: implementation, dataDirectory: config.dataDirectory) { _ throws(KtrdrError) in try config.load(path) }
         }
-        return BacktestJob(spec: spec, request: request, strategy: implementation, prepared: prepared)
+        return BacktestJob(spec: spec, startRequest: p, request: request, strategy: implementation, prepared: prepared)
     }
 
     static func prepareTraining(_ p: StartRequest, config: OperationsConfig) throws(KtrdrError) -> TrainingJob {

@@ -103,8 +103,8 @@ public final class OperationStore: Sendable {
         }
     }
 
-    private static let encoder = KtrdrJSON.encoder()
-    private static let decoder = KtrdrJSON.decoder()
+    static let encoder = KtrdrJSON.encoder()
+    static let decoder = KtrdrJSON.decoder()
 
     // MARK: Writes (one queue, in order)
 
@@ -164,7 +164,11 @@ public final class OperationStore: Sendable {
         let summary = String(decoding: try Self.encoder.encode(ResultHeader(result)), as: UTF8.self)
         var tradesJSON = FastJSON(capacity: result.trades.count * 320)
         tradesJSON.array(result.trades) { $0.trade($1) }
-        let bytes = try ResultFile.encode(tradesJSON: tradesJSON.bytes, curve: result.equityCurve)
+        try storeResult(id, summary: summary, bytes: try ResultFile.encode(tradesJSON: tradesJSON.bytes, curve: result.equityCurve))
+    }
+
+    /// Writes an encoded result (file or row) under `id`.
+    func storeResult(_ id: String, summary: String, bytes: [UInt8]) throws {
         let inline = bytes.count <= Self.inlineLimit
         let name = ResultFiles.name(id)
         if !inline { try files.write(name, bytes) }
@@ -183,10 +187,12 @@ public final class OperationStore: Sendable {
     }
 
     /// Operations left `pending` or `running` by a daemon that died become `failed/interrupted`.
-    /// Sweeps are not: their finished trials are kept, and they are returned to be resumed.
+    /// Sweeps are not: their finished trials are kept, and they are returned to be resumed; nor
+    /// are remote backtests running on a worker (returned to be re-adopted).
     public func markInterrupted() throws -> (failed: [String], resumable: [OperationRecord]) {
         let (all, _) = try list(activeOnly: true, limit: 1_000_000)
-        let resumable = all.filter { $0.operationType == .sweep && $0.metadata.sweep != nil }
+        // Sweeps resume; remote backtests running on a worker are re-adopted.
+        let resumable = all.filter { $0.operationType == .sweep && $0.metadata.sweep != nil || $0.metadata.mode == "remote" && $0.status == .running }
         let records = all.filter { r in !resumable.contains { $0.operationId == r.operationId } }
         for var r in records {
             let was = r.status

@@ -35,6 +35,7 @@ public final class ProgressBridge: Sendable {
         var version: UInt64 = 0
         var samples: [BarSample] = []
         var nextSampleAt = 0
+        var mirrored: OperationProgress?
     }
 
     private let state = Mutex(State())
@@ -44,6 +45,16 @@ public final class ProgressBridge: Sendable {
     public init(totalBars: Int) {
         sampleEvery = max(1, totalBars / 500)
     }
+
+    /// A remote run's progress as its worker last reported it.
+    public func mirror(_ p: OperationProgress) {
+        state.withLock { s in
+            s.mirrored = p
+            s.version &+= 1
+        }
+    }
+
+    public var mirrored: OperationProgress? { state.withLock { $0.mirrored } }
 
     /// Called from the engine thread.
     public func write(_ p: BacktestProgress) {

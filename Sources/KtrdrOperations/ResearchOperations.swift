@@ -36,9 +36,10 @@ extension OperationManager {
         return try await create(.walkforward, metadata: metadata, items: job.runs, work: .walkForward(job))
     }
 
-    /// Queues again a sweep the previous daemon left running or pending: its stored trials are
+    /// Re-adopts a remote backtest (`adopt`), or queues again a sweep the previous daemon left running or pending: its stored trials are
     /// kept and only the others run, on the strategy text it was accepted with.
     public func resume(_ record: OperationRecord) {
+        if record.metadata.mode == "remote" { return adopt(record) }
         guard record.operationType == .sweep, let request = record.metadata.sweep, let source = record.metadata.strategySource else { return }
         let id = record.operationId
         do throws(KtrdrError) {

@@ -11,6 +11,12 @@ public struct ApiService: Sendable {
     public let manager: OperationManager
     public let strategiesDirectory: String
     public let version: String
+    /// `server` or `worker`.
+    public var role = "server"
+    /// A worker: the URL servers reach it at (what it registers).
+    public var advertisedURL: String?
+    /// Changes with every process: a server tells a restarted worker from a live one.
+    public let instance = "\(getpid())-\(Int(Date().timeIntervalSince1970 * 1000))"
 
     public init(manager: OperationManager, strategiesDirectory: String, version: String) {
         self.manager = manager
@@ -131,7 +137,11 @@ public struct ApiService: Sendable {
 
     public func health() async -> Health {
         let (running, pending) = await manager.counts()
-        return Health(status: "ok", version: version, running: running, pending: pending, capacity: manager.config.maxConcurrent)
+        var h = Health(status: "ok", version: version, running: running, pending: pending, capacity: manager.config.maxConcurrent)
+        h.role = role
+        if role == "worker" { h.worker = await workerInfo() }
+        if let workers = manager.workers { h.workersHealthy = await workers.statuses().filter(\.healthy).count }
+        return h
     }
 
     func decode<T: Decodable>(_ type: T.Type, from body: Data, emptyIsObject: Bool = false) throws(ApiError) -> T {

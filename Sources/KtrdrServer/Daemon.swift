@@ -33,6 +33,14 @@ public struct DaemonConfig: Sendable {
     /// Seconds a cancelled operation has to stop before it is ended as `cancel_timeout`.
     public var cancelGraceSeconds: Double = 10
     public var role = "server"
+    /// `KTRDR_WORKER_TOKEN`: what servers and workers prove to each other.
+    public var workerToken: String?
+    /// A server: the workers it hands backtests to (nil: none, everything runs here).
+    public var remote: RemoteConfig?
+    /// A worker: the server it registers with, the URL it gives it, and how often.
+    public var serverURL: String?
+    public var advertiseURL: String?
+    public var heartbeatSeconds: Double = 2
     public var version = BuildInfo.version
     /// Checks new plugin files in a child process before mapping them (nil: map directly).
     public var pluginProbe: PluginProbe?
@@ -121,9 +129,13 @@ public enum Daemon {
             maxConcurrent: config.maxConcurrent, retentionDays: config.retentionDays,
             dataCache: config.dataCacheMB > 0 ? DataCache(capacityBytes: config.dataCacheMB << 20) : nil)
         operationsConfig.cancelGraceSeconds = config.cancelGraceSeconds
+        operationsConfig.remote = config.remote
+        if config.role == "worker" { operationsConfig.blobs = try BlobStore(directory: config.home + "/blobs") }
         let manager = OperationManager(store: store, config: operationsConfig, logger: logger)
         for sweep in resumable { await manager.resume(sweep) }
-        let service = ApiService(manager: manager, strategiesDirectory: config.strategiesDirectory, version: config.version)
+        var service = ApiService(manager: manager, strategiesDirectory: config.strategiesDirectory, version: config.version)
+        service.role = config.role
+        service.advertisedURL = config.advertiseURL ?? "http://\(bindHost.contains(":") ? "[\(bindHost)]" : bindHost):\(config.httpPort)"
         let metrics = DaemonMetrics()
         let startedAt = Date()
         let trigger = ShutdownTrigger()
@@ -138,17 +150,23 @@ public enum Daemon {
             shutdown: { trigger.fire() })
 
         let http = HTTPServer.makeApplication(service: service, metrics: metrics, host: bindHost, port: config.httpPort,
-                                              token: config.apiToken, logger: logger)
+                                              token: config.apiToken, workerToken: config.workerToken, logger: logger)
         let socket = ControlSocketService(path: config.socketPath, service: service, control: control, logger: logger)
         let operations = OperationsService(manager: manager, logger: logger)
         var services: [any Service] = [http, socket, operations]
         if let interval = config.watchPlugins { services.append(PluginWatchService(plugins: plugins, interval: interval, logger: logger)) }
+        if config.role == "worker", let server = config.serverURL {
+            services.append(HeartbeatService(serverURL: server, token: config.workerToken, interval: config.heartbeatSeconds, service: service, logger: logger))
+        }
+        if let workers = manager.workers { services.append(WorkerPruneService(workers: workers, logger: logger)) }
         let group = ServiceGroup(configuration: .init(services: services,
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         trigger.install { await group.triggerGracefulShutdown() }
         try "\(getpid())\n".write(toFile: config.pidPath, atomically: true, encoding: .utf8)
         defer { try? fm.removeItem(atPath: config.pidPath) }
-        logger.info("ktrdrd started", metadata: ["role": "\(config.role)", "mode": "local", "pid": "\(getpid())", "home": "\(config.home)",
+        let mode = config.remote.map { $0.remoteByDefault ? "remote" : "local (remote on request)" } ?? "local"
+        let workers = config.remote.map { $0.workers.isEmpty ? "registered only" : $0.workers.joined(separator: ",") } ?? "none"
+        logger.info("ktrdrd started", metadata: ["role": "\(config.role)", "mode": "\(mode)", "workers": "\(workers)", "pid": "\(getpid())", "home": "\(config.home)",
                                                  "http": "\(config.httpHost):\(config.httpPort)", "socket": "\(config.socketPath)",
                                                  "max_concurrent": "\(config.maxConcurrent)"])
         try await group.run()

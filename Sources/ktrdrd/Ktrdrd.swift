@@ -3,6 +3,7 @@ import Foundation
 import KtrdrCore
 import KtrdrAPI
 import KtrdrPlugins
+import KtrdrOperations
 import KtrdrServer
 import Logging
 import KtrdrDefaults
@@ -48,6 +49,20 @@ struct Ktrdrd: AsyncParsableCommand {
     var logLevel = "info"
     @Option(help: "Seconds a running operation has to stop after a cancel request before it is ended as failed (cancel_timeout) and its run slot released (env KTRDR_CANCEL_GRACE_SECONDS).")
     var cancelGrace = Double(ProcessInfo.processInfo.environment["KTRDR_CANCEL_GRACE_SECONDS"] ?? "") ?? 10
+    @Option(name: .customLong("worker"), help: "A server: a worker URL to hand backtests to (repeatable; also REMOTE_BACKTEST_SERVICE_URL, comma-separated). Backtests run there when the request says mode remote, or always with USE_REMOTE_BACKTEST_SERVICE=true.")
+    var workers: [String] = []
+    @Flag(help: "A server: accept workers that register themselves (worker --server URL); needs KTRDR_WORKER_TOKEN.")
+    var acceptWorkers = false
+    @Option(help: "A server: further attempts on another worker after one is lost (default 0: the operation fails with worker_lost).")
+    var remoteRetries = 0
+    @Option(help: "Seconds a worker may stay unreachable before its operations are lost; also the lease a worker grants each dispatched run.")
+    var workerDeadline = 10.0
+    @Option(help: "A worker: the server to register with and heartbeat to (http://host:port).")
+    var server: String?
+    @Option(help: "A worker: the URL the server reaches it at (default: http://<--http>).")
+    var advertiseUrl: String?
+    @Option(help: "A worker: seconds between heartbeats to --server.")
+    var heartbeat = 2.0
     @Option(help: .hidden)
     var probePlugin: String?
 
@@ -71,7 +86,11 @@ struct Ktrdrd: AsyncParsableCommand {
         }
         config.httpHost = parts.dropLast().joined(separator: ":")
         config.httpPort = port
-        config.apiToken = env["KTRDR_API_TOKEN"]
+        let workerToken = env["KTRDR_WORKER_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        config.workerToken = workerToken
+        // A worker's every call is the server's: its API token is the worker token.
+        config.apiToken = role == "worker" ? (workerToken ?? env["KTRDR_API_TOKEN"]) : env["KTRDR_API_TOKEN"]
+        try configureRemote(&config, env: env)
         config.dataDirectory = (dataDir as NSString).standardizingPath
         config.strategiesDirectory = (strategiesDir as NSString).standardizingPath
         config.modelsDirectory = (modelsDir as NSString).standardizingPath
@@ -92,6 +111,39 @@ struct Ktrdrd: AsyncParsableCommand {
         } catch {
             logger.critical("ktrdrd cannot start: \(error)")
             throw ExitCode(1)
+        }
+    }
+
+    /// Workers for a server (options and the original's environment variables), the server
+    /// for a worker.
+    private func configureRemote(_ config: inout DaemonConfig, env: [String: String]) throws {
+        let listed = (env["REMOTE_BACKTEST_SERVICE_URL"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let urls = workers + listed
+        for url in urls + [server, advertiseUrl].compactMap({ $0 }) {
+            guard let u = URL(string: url), u.scheme == "http", let host = u.host, !host.isEmpty else {
+                throw ValidationError("worker and server URLs must be http://host:port, got '\(url)'")
+            }
+        }
+        let useRemote = ["true", "1", "yes"].contains((env["USE_REMOTE_BACKTEST_SERVICE"] ?? "").lowercased())
+        guard workerDeadline >= 0.5 else { throw ValidationError("--worker-deadline must be at least 0.5 seconds, got \(workerDeadline)") }
+        guard remoteRetries >= 0 else { throw ValidationError("--remote-retries must be >= 0, got \(remoteRetries)") }
+        if role == "server", !urls.isEmpty || acceptWorkers || useRemote {
+            if useRemote, urls.isEmpty, !acceptWorkers {
+                throw ValidationError("USE_REMOTE_BACKTEST_SERVICE=true needs workers: REMOTE_BACKTEST_SERVICE_URL, --worker URL or --accept-workers")
+            }
+            if acceptWorkers, config.workerToken == nil { throw ValidationError("--accept-workers needs KTRDR_WORKER_TOKEN (registrations must carry it)") }
+            var remote = RemoteConfig(workers: urls, remoteByDefault: useRemote, token: config.workerToken)
+            remote.retries = remoteRetries
+            remote.deadlineSeconds = workerDeadline
+            remote.registrationTTL = max(3 * heartbeat, workerDeadline)
+            config.remote = remote
+        }
+        if role == "worker" {
+            guard heartbeat >= 0.1 else { throw ValidationError("--heartbeat must be at least 0.1 seconds, got \(heartbeat)") }
+            if server != nil, config.workerToken == nil { throw ValidationError("--server needs KTRDR_WORKER_TOKEN (the server refuses registrations without it)") }
+            config.serverURL = server
+            config.advertiseURL = advertiseUrl
+            config.heartbeatSeconds = heartbeat
         }
     }
 }

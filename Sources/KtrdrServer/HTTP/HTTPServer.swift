@@ -11,12 +11,14 @@ public enum HTTPServer {
     /// Largest accepted request body.
     public static let maxBody = 64 * 1024
 
+    /// `token` guards every route but /health (on a worker: the worker token); `workerToken`
+    /// is what a server requires of workers registering.
     public static func makeApplication(service: ApiService, metrics: DaemonMetrics, host: String, port: Int, token: String?,
-                                       logger: Logger) -> some ApplicationProtocol {
+                                       workerToken: String? = nil, logger: Logger) -> some ApplicationProtocol {
         let router = Router()
         router.add(middleware: TimingMiddleware(metrics: metrics))
         router.add(middleware: RouteFallbackMiddleware())
-        if let token { router.add(middleware: BearerTokenMiddleware(token: token)) }
+        if let token { router.add(middleware: BearerTokenMiddleware(token: token, exempt: service.role == "server" ? ["/api/v1/workers/register"] : [])) }
 
         router.getAndHead("/health") { _, _ in json(await service.health()) }
         router.getAndHead("/metrics") { _, _ in
@@ -55,8 +57,13 @@ public enum HTTPServer {
                                                              activeOnly: activeOnly, parentId: q.get("parent_id"), limit: limit, offset: offset))
             }
         }
-        api.getAndHead("operations/:id") { _, context in
-            await respondJSON { try await service.operationJSON(context.parameters.get("id") ?? "") }
+        api.getAndHead("operations/:id") { request, context in
+            await respondJSON {
+                let id = context.parameters.get("id") ?? ""
+                // A server following a dispatched run renews its lease with each read.
+                if let lease = request.headers[WorkerRoutes.leaseHeader] { try await service.manager.renewLease(id, token: lease) }
+                return try await service.operationJSON(id)
+            }
         }
         api.delete("operations/:id") { _, context in
             await respond { Envelope(data: try await service.cancel(context.parameters.get("id") ?? "")) }
@@ -85,6 +92,7 @@ public enum HTTPServer {
         api.getAndHead("plugins") { _, _ in json(Envelope(data: service.plugins())) }
         // Loading code is an admin action: only with a token, or on loopback (the default bind).
         api.post("plugins/reload") { _, _ in json(Envelope(data: service.reloadPlugins())) }
+        WorkerRoutes.add(to: api, service: service, workerToken: workerToken)
 
         return Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "ktrdrd"),
                            logger: logger)
@@ -191,6 +199,8 @@ struct TimingMiddleware<Context: RequestContext>: RouterMiddleware {
 /// Requires `Authorization: Bearer <token>` on every route but /health.
 struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
     let token: String
+    /// Paths that check a token of their own (worker registration).
+    var exempt: Set<String> = []
 
     /// `Bearer <token>` (the scheme is case-insensitive, RFC 7235), compared in constant time.
     static func authorized(_ header: String?, token: String) -> Bool {
@@ -201,7 +211,7 @@ struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
         return difference == 0 && !wanted.isEmpty
     }
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if request.uri.path == "/health" || Self.authorized(request.headers[.authorization], token: token) {
+        if request.uri.path == "/health" || exempt.contains(request.uri.path) || Self.authorized(request.headers[.authorization], token: token) {
             return try await next(request, context)
         }
         return HTTPServer.errorResponse(ApiError(status: 401, code: "unauthorized", message: "missing or wrong bearer token"))

@@ -1,0 +1,187 @@
+import Foundation
+import KtrdrAPI
+import KtrdrClient
+import KtrdrCore
+import KtrdrPlugins
+import Logging
+
+/// Runs backtests on workers: picks one, ships the data file once (by SHA-256), dispatches
+/// under a lease (attempt number and token), follows the run by reading it every
+/// `pollSeconds` (progress mirrored, lease renewed), propagates a cancel, and on completion
+/// copies the whole result into this server's store. A worker silent past the deadline, or
+/// one that no longer runs the attempt (restarted, lease lapsed), loses the operation:
+/// `worker_lost`, or another attempt elsewhere while `retries` allow. Only the current
+/// attempt is ever read, so a superseded attempt's result never enters the store.
+struct RemoteExecutor: OperationExecutor {
+    let directory: WorkerDirectory
+    let config: RemoteConfig
+    let store: OperationStore
+    let digests: DataDigests
+    let logger: Logger
+    /// Records where an attempt runs (the manager persists it before the run is followed).
+    let assigned: @Sendable (String, RemoteAssignment) async -> Void
+
+    /// How following one attempt ended.
+    enum Ending {
+        case completed(OperationRecord)
+        case failed(OperationError)
+        case cancelled
+        case lost(String)
+    }
+
+    func launch(_ id: String, _ work: OperationWork, bridge: ProgressBridge, token: CancellationToken, pace: Double?,
+                done: @escaping @Sendable (ExecutionReport) -> Void) {
+        Task {
+            let outcome: Result<OperationOutcome, KtrdrError>
+            do throws(KtrdrError) {
+                outcome = .success(try await run(id, work, bridge: bridge, token: token))
+            } catch { outcome = .failure(error) }
+            done(ExecutionReport(outcome: outcome, storeError: nil, finishedAt: Date()))
+        }
+    }
+
+    private func run(_ id: String, _ work: OperationWork, bridge: ProgressBridge, token: CancellationToken) async throws(KtrdrError) -> OperationOutcome {
+        var lost = Set<String>()
+        var attempt = 1
+        var current: RemoteAssignment
+        switch work {
+        case let .adopted(assignment, _):
+            current = assignment
+            attempt = assignment.attempt
+        case let .backtest(job):
+            current = try await dispatch(id, job, attempt: attempt, excluding: lost, token: token)
+        default:
+            throw .unsupported("only backtests run on remote workers")
+        }
+        while true {
+            await directory.assigned(current.workerUrl, 1)
+            let ending = await follow(id, current, bridge: bridge, token: token)
+            await directory.assigned(current.workerUrl, -1)
+            switch ending {
+            case let .completed(record):
+                return try await fetchResult(id, current, record)
+            case let .failed(error):
+                throw .remote(code: error.code, message: "on worker \(current.workerUrl): \(error.message)")
+            case .cancelled:
+                throw .cancelled
+            case let .lost(why):
+                await directory.failed(current.workerUrl, why)
+                logger.warning("worker lost", metadata: ["operation_id": "\(id)", "worker": "\(current.workerUrl)", "attempt": "\(attempt)", "why": "\(why)"])
+                guard attempt <= config.retries, case let .backtest(job) = work, !token.isCancelled else {
+                    throw .remote(code: "worker_lost", message: "worker \(current.workerUrl) lost on attempt \(attempt): \(why)")
+                }
+                lost.insert(current.workerUrl)
+                attempt += 1
+                current = try await dispatch(id, job, attempt: attempt, excluding: lost, token: token)
+            }
+        }
+    }
+
+    /// Picks a worker, makes sure it has the data file, and starts the attempt there.
+    private func dispatch(_ id: String, _ job: BacktestJob, attempt: Int, excluding: Set<String>, token: CancellationToken) async throws(KtrdrError) -> RemoteAssignment {
+        let spec = job.spec
+        let plugin = (job.strategy as? PluginStrategy).map { PluginRef(name: $0.plugin.descriptor.name, version: $0.plugin.descriptor.version) }
+        let sha = try digests.sha256(spec.dataPath)
+        var tried = excluding
+        while true {
+            if token.isCancelled { throw .cancelled }
+            let (url, info) = try await directory.choose(plugin: plugin, excluding: tried)
+            let lease = UUID().uuidString.lowercased()
+            var run = job.startRequest
+            run.mode = nil
+            let request = DispatchRequest(run: run, strategySource: spec.strategySource, dataSha256: sha, plugin: plugin, serverOperationId: id,
+                                          attempt: attempt, lease: lease, leaseSeconds: config.deadlineSeconds)
+            do throws(ClientError) {
+                let client = try directory.client(url, timeout: .seconds(max(2, config.deadlineSeconds)))
+                if !info.blobs.contains(sha), try await !client.hasBlob(sha) { try await ship(spec.dataPath, sha: sha, to: url, id: id) }
+                await directory.noteBlob(url, sha)
+                let started = try await client.dispatch(request)
+                let assignment = RemoteAssignment(workerUrl: url, remoteOperationId: started.operationId, attempt: attempt, lease: lease)
+                await assigned(id, assignment)
+                logger.info("remote operation registered", metadata: ["operation_id": "\(id)", "worker": "\(url)", "remote_operation_id": "\(started.operationId)",
+                                                                        "attempt": "\(attempt)", "mode": "remote"])
+                return assignment
+            } catch {
+                if let status = error.status, (400..<500).contains(status), status != 409 {
+                    throw .remote(code: error.code, message: "worker \(url) refused the backtest: \(error.message)")
+                }
+                await directory.failed(url, error.message)
+                logger.warning("dispatch failed; trying another worker", metadata: ["operation_id": "\(id)", "worker": "\(url)", "error": "\(error.message)"])
+                tried.insert(url)
+            }
+        }
+    }
+
+    /// Sends the data file once; the worker checks its digest.
+    private func ship(_ path: String, sha: String, to url: String, id: String) async throws(ClientError) {
+        let t0 = Date()
+        guard let bytes = FileManager.default.contents(atPath: path).map(Array.init) else {
+            throw ClientError(code: "data_not_found", message: "data file \(path) could not be read to send it")
+        }
+        guard Checksum.sha256(bytes) == sha else { throw ClientError(code: "data_changed", message: "data file \(path) changed while being sent; retry") }
+        var client = try AsyncDaemonClient(url: url, token: config.token)
+        client.timeout = .seconds(max(30, Double(bytes.count) / 10_000_000))
+        try await client.putBlob(sha, bytes)
+        logger.info("data file sent to worker", metadata: ["operation_id": "\(id)", "worker": "\(url)", "sha256": "\(sha)", "bytes": "\(bytes.count)",
+                                                           "ms": "\(Int(Date().timeIntervalSince(t0) * 1000))"])
+    }
+
+    /// Reads the attempt until it ends or is lost; sends the cancel once when asked.
+    private func follow(_ id: String, _ a: RemoteAssignment, bridge: ProgressBridge, token: CancellationToken) async -> Ending {
+        guard let client = try? directory.client(a.workerUrl, timeout: .seconds(min(2, config.deadlineSeconds))) else { return .lost("bad worker URL") }
+        var lastAnswer = Date()
+        var cancelSent = false
+        while true {
+            if token.isCancelled, !cancelSent {
+                cancelSent = true
+                _ = try? await client.cancel(a.remoteOperationId)
+            }
+            do throws(ClientError) {
+                let record = try await client.operation(a.remoteOperationId, lease: a.lease)
+                lastAnswer = Date()
+                bridge.mirror(record.progress)
+                switch record.status {
+                case .completed: return .completed(record)
+                case .cancelled: return record.error?.code == "lease_expired" ? .lost(record.error!.message) : .cancelled
+                case .failed:
+                    let e = record.error ?? OperationError(code: "failed", message: "failed without a reason")
+                    return e.code == "interrupted" ? .lost("the worker restarted (\(e.message))") : .failed(e)
+                case .pending, .running: break
+                }
+            } catch {
+                if error.status == 404 { return .lost("the worker no longer knows operation \(a.remoteOperationId) (restarted with other state?)") }
+                if error.status == 409 { return .lost(error.message) }
+                if Date().timeIntervalSince(lastAnswer) > config.deadlineSeconds {
+                    return .lost("no answer for \(String(format: "%.1f", Date().timeIntervalSince(lastAnswer))) s (last error: \(error.message))")
+                }
+            }
+            try? await Task.sleep(for: .milliseconds(Int(config.pollSeconds * 1000)))
+        }
+    }
+
+    /// Copies the result into this server's store (checked end to end), so it outlives the worker.
+    private func fetchResult(_ id: String, _ a: RemoteAssignment, _ record: OperationRecord) async throws(KtrdrError) -> OperationOutcome {
+        let t0 = Date()
+        let package: [UInt8]
+        do throws(ClientError) {
+            let client = try directory.client(a.workerUrl, timeout: .seconds(120))
+            package = try await client.resultPackage(a.remoteOperationId, lease: a.lease)
+        } catch {
+            throw .remote(code: "result_not_copied", message: "the result of \(a.remoteOperationId) on \(a.workerUrl) could not be copied: \(error.message)")
+        }
+        let store = self.store
+        let stored: String? = await OperationManager.offPool {
+            do { try store.importResult(id, package: package, origin: "\(a.workerUrl) operation \(a.remoteOperationId)"); return nil } catch { return "\(error)" }
+        }
+        if let stored { throw .remote(code: "result_not_stored", message: "the result copied from \(a.workerUrl) could not be stored: \(stored)") }
+        logger.info("remote result stored", metadata: ["operation_id": "\(id)", "bytes": "\(package.count)", "ms": "\(Int(Date().timeIntervalSince(t0) * 1000))"])
+        return .remote(RemoteCompletion(metrics: record.resultSummary, bars: record.metadata.bars, warmupBars: record.metadata.warmupBars))
+    }
+}
+
+/// What the server keeps of a completed remote backtest besides the copied result.
+struct RemoteCompletion: Sendable {
+    var metrics: Metrics?
+    var bars: Int?
+    var warmupBars: Int?
+}

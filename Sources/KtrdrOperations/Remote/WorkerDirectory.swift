@@ -1,0 +1,150 @@
+import Foundation
+import KtrdrAPI
+import KtrdrClient
+import KtrdrCore
+
+/// How a server hands backtests to workers.
+public struct RemoteConfig: Sendable {
+    /// Workers from the configuration (`REMOTE_BACKTEST_SERVICE_URL`, `--worker`).
+    public var workers: [String]
+    /// Backtests without a `mode` run remotely (`USE_REMOTE_BACKTEST_SERVICE=true`).
+    public var remoteByDefault: Bool
+    /// `KTRDR_WORKER_TOKEN`: sent on every call to a worker, required of registrations.
+    public var token: String?
+    /// A worker unreachable this long loses its operations (`worker_lost`, or a retry); also
+    /// the lease a worker grants: without a read from the server for this long it stops the run.
+    public var deadlineSeconds: Double = 10
+    /// Further attempts on another worker after a worker is lost.
+    public var retries = 0
+    /// Seconds between two reads of a remote operation (progress, liveness, lease renewal).
+    public var pollSeconds: Double = 0.1
+    /// A registered worker not heard from for this long is forgotten.
+    public var registrationTTL: Double = 10
+
+    public init(workers: [String], remoteByDefault: Bool, token: String?) {
+        self.workers = workers
+        self.remoteByDefault = remoteByDefault
+        self.token = token
+    }
+}
+
+/// The workers a server knows: static ones (checked through `/health`) and registered ones
+/// (their heartbeats), with what this server has running on each. Picks the least busy
+/// healthy worker whose plugin matches.
+public actor WorkerDirectory {
+    struct Entry {
+        var source: String
+        var info: WorkerInfo?
+        var lastSeen: Date?
+        var lastError: String?
+        var checkedAt: Date?
+        var assigned = 0
+    }
+
+    let config: RemoteConfig
+    private var entries: [String: Entry] = [:]
+
+    public init(config: RemoteConfig) {
+        self.config = config
+        for url in config.workers { entries[url] = Entry(source: "static") }
+    }
+
+    nonisolated func client(_ url: String, timeout: Duration = .seconds(2)) throws(ClientError) -> AsyncDaemonClient {
+        var c = try AsyncDaemonClient(url: url, token: config.token)
+        c.timeout = timeout
+        return c
+    }
+
+    /// A worker's heartbeat: known (or known again) from now on.
+    public func register(_ info: WorkerInfo) {
+        var e = entries[info.url] ?? Entry(source: "registered")
+        e.info = info
+        e.lastSeen = Date()
+        e.checkedAt = e.lastSeen
+        e.lastError = nil
+        entries[info.url] = e
+    }
+
+    /// Forgets registered workers silent past the TTL; returns their URLs.
+    public func prune(now: Date = Date()) -> [String] {
+        let gone = entries.filter { $0.value.source == "registered" && now.timeIntervalSince($0.value.lastSeen ?? .distantPast) > config.registrationTTL }.map(\.key)
+        for url in gone { entries[url] = nil }
+        return gone.sorted()
+    }
+
+    private func healthy(_ e: Entry, now: Date) -> Bool {
+        guard let seen = e.lastSeen else { return false }
+        return e.lastError == nil && now.timeIntervalSince(seen) <= max(config.registrationTTL, 2)
+    }
+
+    /// Asks each static worker for its health when the last answer is older than a second.
+    private func refresh() async {
+        let now = Date()
+        let stale = entries.filter { $0.value.source == "static" && now.timeIntervalSince($0.value.checkedAt ?? .distantPast) > 1 }.map(\.key)
+        await withTaskGroup(of: (String, Result<WorkerInfo, ClientError>).self) { group in
+            for url in stale {
+                guard let c = try? client(url, timeout: .seconds(1)) else { continue }
+                group.addTask {
+                    do throws(ClientError) {
+                        let h = try await c.health()
+                        guard let info = h.worker else { return (url, .failure(ClientError(code: "not_a_worker", message: "\(url) answers /health but is not a worker (role \(h.role ?? "?"))"))) }
+                        return (url, .success(info))
+                    } catch { return (url, .failure(error)) }
+                }
+            }
+            for await (url, result) in group {
+                guard var e = entries[url] else { continue }
+                e.checkedAt = Date()
+                switch result {
+                case let .success(info): e.info = info; e.lastSeen = e.checkedAt; e.lastError = nil
+                case let .failure(error): e.lastError = error.message
+                }
+                entries[url] = e
+            }
+        }
+    }
+
+    /// The least busy healthy worker (this server's assignments over its capacity) running
+    /// `plugin` at the same version; `excluding` workers already lost by this operation.
+    func choose(plugin: PluginRef?, excluding: Set<String>) async throws(KtrdrError) -> (url: String, info: WorkerInfo) {
+        await refresh()
+        let now = Date()
+        let up = entries.filter { !excluding.contains($0.key) && healthy($0.value, now: now) && $0.value.info != nil }
+        guard !up.isEmpty else {
+            let known = entries.map { "\($0.key) (\($0.value.lastError ?? "no heartbeat"))" }.sorted()
+            throw .remote(code: "no_worker", message: "no healthy worker to run on\(excluding.isEmpty ? "" : " (lost by this operation: \(excluding.sorted().joined(separator: ", ")))"); known: \(known.isEmpty ? "none" : known.joined(separator: "; "))")
+        }
+        let matching = up.filter { e in plugin.map { e.value.info!.plugins.contains($0) } ?? true }
+        if matching.isEmpty, let plugin {
+            let offered = up.map { "\($0.key): \($0.value.info!.plugins.filter { $0.name == plugin.name }.map(\.version).joined(separator: ", "))" }.sorted()
+            throw .remote(code: "plugin_mismatch", message: "no worker runs plugin \(plugin.name) \(plugin.version) (workers have: \(offered.joined(separator: "; ")))")
+        }
+        let best = matching.min { a, b in
+            let la = Double(a.value.assigned) / Double(max(1, a.value.info!.capacity)), lb = Double(b.value.assigned) / Double(max(1, b.value.info!.capacity))
+            return la != lb ? la < lb : a.key < b.key
+        }!
+        return (best.key, best.value.info!)
+    }
+
+    func assigned(_ url: String, _ delta: Int) {
+        if var e = entries[url] { e.assigned = max(0, e.assigned + delta); entries[url] = e }
+    }
+
+    /// A failed call: the worker is not chosen again until it answers.
+    func failed(_ url: String, _ message: String) {
+        if var e = entries[url] { e.lastError = message; e.checkedAt = Date(); entries[url] = e }
+    }
+
+    func noteBlob(_ url: String, _ sha256: String) {
+        if var e = entries[url], var info = e.info, !info.blobs.contains(sha256) { info.blobs.append(sha256); e.info = info; entries[url] = e }
+    }
+
+    public func statuses() -> [WorkerStatus] {
+        let now = Date()
+        return entries.keys.sorted().map { url in
+            let e = entries[url]!
+            return WorkerStatus(url: url, source: e.source, healthy: healthy(e, now: now), lastSeen: e.lastSeen.map { UTCTime.iso(Int64($0.timeIntervalSince1970)) },
+                                lastError: e.lastError, assigned: e.assigned, info: e.info)
+        }
+    }
+}
