@@ -97,6 +97,8 @@ class Daemon:
         cmd = ["curl", "-s", "-o", "-", "-w", "\n%{http_code}", "-X", method, self.url + path]
         for h in headers:
             cmd += ["-H", h]
+        if getattr(self, "token", None) and not any(h.lower().startswith("authorization:") for h in headers):
+            cmd += ["-H", f"Authorization: Bearer {self.token}"]
         if body is not None or raw is not None:
             cmd += ["-H", "Content-Type: application/json", "--data-binary", "@-"]
         data = raw if raw is not None else (json.dumps(body) if body is not None else None)

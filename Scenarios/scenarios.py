@@ -276,3 +276,4 @@ def c1(d):
 from scenarios_service import *  # noqa: E402,F401,F403
 from scenarios_plugins import *  # noqa: E402,F401,F403
 from scenarios_research import *  # noqa: E402,F401,F403
+from scenarios_remote import *  # noqa: E402,F401,F403

@@ -36,6 +36,7 @@ public final class ProgressBridge: Sendable {
         var samples: [BarSample] = []
         var nextSampleAt = 0
         var mirrored: OperationProgress?
+        var mirroredAt = 0.0
     }
 
     private let state = Mutex(State())
@@ -48,11 +49,16 @@ public final class ProgressBridge: Sendable {
 
     /// A remote run's progress as its worker last reported it.
     public func mirror(_ p: OperationProgress) {
+        let now = Pacer.seconds()
         state.withLock { s in
             s.mirrored = p
+            s.mirroredAt = now
             s.version &+= 1
         }
     }
+
+    /// Seconds since the remote progress was last read.
+    public var mirrorAge: Double { Pacer.seconds() - state.withLock { $0.mirroredAt } }
 
     public var mirrored: OperationProgress? { state.withLock { $0.mirrored } }
 

@@ -64,7 +64,11 @@ public struct ApiService: Sendable {
     public func operation(_ id: String) async throws(ApiError) -> OperationRecord { try await manager.get(id) }
 
     /// `GET /operations/{id}` as ready-made JSON (the record, without the envelope).
-    public func operationJSON(_ id: String) async throws(ApiError) -> [UInt8] { try await manager.getJSON(id) }
+    /// A remote operation's progress is read from its worker first when the copy is stale.
+    public func operationJSON(_ id: String) async throws(ApiError) -> [UInt8] {
+        await manager.refreshRemote(id)
+        return try await manager.getJSON(id)
+    }
 
     public func cancel(_ id: String) async throws(ApiError) -> OperationRecord { try await manager.cancel(id) }
 

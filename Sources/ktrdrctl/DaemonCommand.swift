@@ -21,6 +21,8 @@ struct DaemonCommand: ParsableCommand {
         @Option(help: "Directory of plugins (default: ktrdrd's own directory, where `swift build` puts them).") var pluginsDir: String?
         @Option(help: "Operations run at once (default: the cores ktrdrd may use, cgroup CPU limit included).") var maxConcurrent: Int?
         @Option(help: "Seconds to wait for the socket.") var timeout = 30.0
+        @Argument(parsing: .postTerminator, help: "Further ktrdrd options, after -- (e.g. -- --role worker, -- --worker http://10.0.0.2:8000).")
+        var ktrdrdOptions: [String] = []
 
         func run() throws {
             let home = daemon.resolvedHome
@@ -41,6 +43,7 @@ struct DaemonCommand: ParsableCommand {
                         "--models-dir", absolute(modelsDir)]
             if let pluginsDir { args += ["--plugins-dir", absolute(pluginsDir)] }
             if let maxConcurrent { args += ["--max-concurrent", "\(maxConcurrent)"] }
+            args += ktrdrdOptions
             let process = Process()
             // A new session, so a Ctrl-C in this terminal does not reach the daemon.
             if FileManager.default.isExecutableFile(atPath: "/usr/bin/setsid") {

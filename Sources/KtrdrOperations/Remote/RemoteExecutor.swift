@@ -48,13 +48,13 @@ struct RemoteExecutor: OperationExecutor {
         case let .adopted(assignment, _):
             current = assignment
             attempt = assignment.attempt
+            await directory.assigned(current.workerUrl, 1)
         case let .backtest(job):
             current = try await dispatch(id, job, attempt: attempt, excluding: lost, token: token)
         default:
             throw .unsupported("only backtests run on remote workers")
         }
         while true {
-            await directory.assigned(current.workerUrl, 1)
             let ending = await follow(id, current, bridge: bridge, token: token)
             await directory.assigned(current.workerUrl, -1)
             switch ending {
@@ -72,7 +72,12 @@ struct RemoteExecutor: OperationExecutor {
                 }
                 lost.insert(current.workerUrl)
                 attempt += 1
-                current = try await dispatch(id, job, attempt: attempt, excluding: lost, token: token)
+                do throws(KtrdrError) {
+                    current = try await dispatch(id, job, attempt: attempt, excluding: lost, token: token)
+                } catch {
+                    guard error.code == "no_worker" else { throw error }
+                    throw .remote(code: "worker_lost", message: "worker \(current.workerUrl) lost on attempt \(attempt - 1) (\(why)); no other worker to retry on: \(error.description)")
+                }
             }
         }
     }
@@ -102,6 +107,7 @@ struct RemoteExecutor: OperationExecutor {
                                                                         "attempt": "\(attempt)", "mode": "remote"])
                 return assignment
             } catch {
+                await directory.assigned(url, -1)
                 if let status = error.status, (400..<500).contains(status), status != 409 {
                     throw .remote(code: error.code, message: "worker \(url) refused the backtest: \(error.message)")
                 }

@@ -105,7 +105,8 @@ public actor WorkerDirectory {
     }
 
     /// The least busy healthy worker (this server's assignments over its capacity) running
-    /// `plugin` at the same version; `excluding` workers already lost by this operation.
+    /// `plugin` at the same version; `excluding` workers already lost by this operation. The
+    /// pick counts as assigned until `assigned(url, -1)`.
     func choose(plugin: PluginRef?, excluding: Set<String>) async throws(KtrdrError) -> (url: String, info: WorkerInfo) {
         await refresh()
         let now = Date()
@@ -123,6 +124,7 @@ public actor WorkerDirectory {
             let la = Double(a.value.assigned) / Double(max(1, a.value.info!.capacity)), lb = Double(b.value.assigned) / Double(max(1, b.value.info!.capacity))
             return la != lb ? la < lb : a.key < b.key
         }!
+        entries[best.key]?.assigned += 1  // reserved now: concurrent dispatches spread
         return (best.key, best.value.info!)
     }
 
