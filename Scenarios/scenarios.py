@@ -277,3 +277,4 @@ from scenarios_service import *  # noqa: E402,F401,F403
 from scenarios_plugins import *  # noqa: E402,F401,F403
 from scenarios_research import *  # noqa: E402,F401,F403
 from scenarios_remote import *  # noqa: E402,F401,F403
+from scenarios_deploy import *  # noqa: E402,F401,F403
