@@ -39,6 +39,7 @@ extension OperationManager {
         metadata.params = job.request.strategy.params
         metadata.serverOperationId = String(d.serverOperationId.prefix(64))
         metadata.attempt = d.attempt
+        metadata.remoteLease = d.lease
         if let s = job.strategy as? PluginStrategy {
             metadata.plugin = PluginUse(name: s.plugin.descriptor.name, version: s.plugin.descriptor.version, generation: s.plugin.generation, file: s.plugin.file)
         }
@@ -63,6 +64,9 @@ extension OperationManager {
     public func renewLease(_ id: String, token: String) throws(ApiError) {
         guard var lease = leases[id] else {
             if let record = live[id]?.record ?? (try? store.record(id)), record.metadata.mode == "dispatched" {
+                guard record.metadata.remoteLease == token else {
+                    throw ApiError(status: 409, code: "lease_superseded", message: "operation \(id) ran under another lease (a superseded attempt)")
+                }
                 if record.error?.code == "lease_expired" {
                     throw ApiError(status: 409, code: "lease_expired", message: "operation \(id): its lease lapsed; \(record.error!.message)")
                 }
