@@ -96,6 +96,11 @@ def b3_2(d):
         op2 = d.start_backtest(**dict(RANGE, start_date="2017-08-01", end_date="2017-09-30"))
         d.wait_status(op2, ("completed",), timeout=30)
         d.check("a second run on the same file sends nothing", d.log().count("data file sent to worker") == 1, 1, d.log().count("data file sent to worker"))
+        rc, out, err = d.ctl("backtest", "run", "sma_crossover", "EURUSD", "1h", "--start", "2017-06-01", "--end", "2017-07-31", "--remote", "--json")
+        d.check("ktrdrctl backtest run --remote gives the same metrics", rc == 0 and json.loads(out)["metrics"]["final_equity"] == r["result_summary"]["final_equity"],
+                r["result_summary"]["final_equity"], f"exit {rc}: {err[-300:]}")
+        rc, out, err = d.ctl("workers", "--home", d.home)
+        d.check("ktrdrctl workers lists the worker, healthy", rc == 0 and w.url in out and " yes " in out, w.url, out + err)
         status, local = d.curl("POST", "/api/v1/backtests/start", dict(RANGE, mode="local"))
         d.wait_status(local["operation_id"], ("completed",))
         d.check("the remote result equals the local one, byte for byte", _results_digest(d, op)[0] == _results_digest(d, local["operation_id"])[0], "equal", "differs")

@@ -23,6 +23,7 @@ public protocol DaemonConnection: AnyObject {
     func plugins() throws -> PluginList
     func reloadPlugins() throws -> PluginReloadReport
     func models() throws -> [ModelSummary]
+    func workers() throws -> [WorkerStatus]
 }
 
 
@@ -55,6 +56,7 @@ extension ControlClient: DaemonConnection {
     public func plugins() throws -> PluginList { try call("plugins.list", [:], as: PluginList.self) }
     public func reloadPlugins() throws -> PluginReloadReport { try call("plugins.reload", [:], as: PluginReloadReport.self) }
     public func models() throws -> [ModelSummary] { try call("models.list", [:], as: [ModelSummary].self) }
+    public func workers() throws -> [WorkerStatus] { try call("workers.list", [:], as: [WorkerStatus].self) }
     public func operation(_ id: String) throws -> OperationRecord { try call("operation.get", ["operation_id": id], as: OperationRecord.self) }
     public func cancel(_ id: String) throws -> OperationRecord { try call("operation.cancel", ["operation_id": id], as: OperationRecord.self) }
     public func list(_ params: [String: Any]) throws -> [OperationRecord] { try call("operations.list", params, as: OperationList.self).operations }
@@ -134,6 +136,7 @@ public final class HTTPConnection: DaemonConnection {
         try request("POST", "api/v1/plugins/reload", as: Envelope<PluginReloadReport>.self).data
     }
     public func models() throws -> [ModelSummary] { try request("GET", "api/v1/models", as: Envelope<[ModelSummary]>.self).data }
+    public func workers() throws -> [WorkerStatus] { try request("GET", "api/v1/workers", as: Envelope<[WorkerStatus]>.self).data }
     public func cancel(_ id: String) throws -> OperationRecord {
         try request("DELETE", "api/v1/operations/\(id)", as: Envelope<OperationRecord>.self).data
     }

@@ -48,6 +48,8 @@ struct BacktestCommand: ParsableCommand {
         var slippage: Double = 0.0005
         @Option(help: "Daemon runs only: replay at most this many bars per second (watch a run unfold).")
         var pace: Double?
+        @Flag(inversion: .prefixedNo, help: "Daemon runs only: run on one of the daemon's workers (mode remote), or --no-remote to run on the daemon itself (default: the daemon's).")
+        var remote: Bool?
         @Flag(help: "Print the result as JSON (metrics and trades) instead of a table.")
         var json = false
         @Flag(help: "With --json, include the equity curve.")
@@ -110,6 +112,7 @@ extension BacktestCommand.Run {
         params["commission"] = commission
         params["slippage"] = slippage
         if let pace { params["pace_bars_per_second"] = pace }
+        if let remote { params["mode"] = remote ? "remote" : "local" }
         if let modelPath { params["model_path"] = modelPath }
         let began = KtrdrStdio.now()
         let record = try withClient { try connection.startBacktest(params) }

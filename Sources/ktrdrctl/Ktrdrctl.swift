@@ -21,7 +21,7 @@ struct Ktrdrctl: ParsableCommand {
               130  cancelled (Ctrl-C)
             """,
         version: "ktrdrctl \(BuildInfo.version) (Swift \(BuildInfo.swiftVersion), plugin ABI \(PluginDescriptor.hostABI))",
-        subcommands: [BacktestCommand.self, SweepCommand.self, WalkForwardCommand.self, TrainCommand.self, OpsCommand.self, DaemonCommand.self, DataCommand.self, StrategiesCommand.self,
+        subcommands: [BacktestCommand.self, SweepCommand.self, WalkForwardCommand.self, TrainCommand.self, OpsCommand.self, DaemonCommand.self, WorkersCommand.self, DataCommand.self, StrategiesCommand.self,
                       ModelsCommand.self, PluginsCommand.self]
     )
 }

@@ -15,7 +15,7 @@ struct ControlSession: Sendable {
     let peer: UInt32?
 
     static let methods = ["backtest.start", "training.start", "sweep.start", "walkforward.start", "operations.list", "operation.get", "operation.cancel", "operation.watch", "operation.metrics",
-                          "operation.results", "strategies.list", "models.list", "plugins.list", "plugins.reload", "daemon.status",
+                          "operation.results", "strategies.list", "models.list", "plugins.list", "plugins.reload", "workers.list", "daemon.status",
                           "daemon.shutdown"]
 
     func serve(_ channel: NIOAsyncChannel<LineFrame, ByteBuffer>) async {
@@ -107,6 +107,8 @@ struct ControlSession: Sendable {
             await out.send(Reply(id: id, result: service.models()))
         case "plugins.list":
             await out.send(Reply(id: id, result: service.plugins()))
+        case "workers.list":
+            await out.send(Reply(id: id, result: await service.workers()))
         case "plugins.reload":
             logger.notice("admin call", metadata: ["method": "\(method)", "peer_uid": "\(peer.map(String.init) ?? "?")"])
             await out.send(Reply(id: id, result: service.reloadPlugins()))

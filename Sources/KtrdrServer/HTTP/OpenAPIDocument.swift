@@ -91,6 +91,20 @@ enum OpenAPIDocument {
         "/api/v1/strategies": {"get": {"summary": "Strategy files and whether each validates", "responses": {"200": {"description": "strategies", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AnyEnvelope"}}}}}}},
         "/api/v1/models": {"get": {"summary": "Trained models", "responses": {"200": {"description": "models", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AnyEnvelope"}}}}}}},
         "/api/v1/plugins": {"get": {"summary": "Loaded plugin generations, the operations on each, and refused files", "responses": {"200": {"description": "plugins", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AnyEnvelope"}}}}}}},
+        "/api/v1/workers": {"get": {"summary": "A server's workers: static and registered, health, capacity, plugins, cached data, operations assigned", "responses": {"200": {"description": "workers", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AnyEnvelope"}}}}}}},
+        "/api/v1/workers/register": {"post": {"summary": "A worker's registration heartbeat (bearer: KTRDR_WORKER_TOKEN)", "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/WorkerInfo"}}}},
+          "responses": {"200": {"description": "the server's workers", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AnyEnvelope"}}}}, "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}}}},
+        "/api/v1/worker/dispatch": {"post": {"summary": "Worker: run a server's backtest under a lease (strategy text, data blob by SHA-256, attempt, lease)",
+          "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["run", "strategy_source", "data_sha256", "server_operation_id", "attempt", "lease", "lease_seconds"]}}}},
+          "responses": {"200": {"description": "started", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Started"}}}}, "409": {"$ref": "#/components/responses/Error"}, "422": {"$ref": "#/components/responses/Error"}}}},
+        "/api/v1/blobs/{sha256}": {
+          "parameters": [{"name": "sha256", "in": "path", "required": true, "schema": {"type": "string", "pattern": "^[0-9a-f]{64}$"}}],
+          "head": {"summary": "Worker: is this data file here?", "responses": {"200": {"description": "present"}, "404": {"description": "absent"}}},
+          "put": {"summary": "Worker: store a data file; kept only if its SHA-256 is its name", "requestBody": {"required": true, "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+            "responses": {"200": {"description": "stored", "content": {"application/json": {"schema": {"type": "object", "required": ["sha256", "bytes", "received"]}}}}, "400": {"$ref": "#/components/responses/Error"}, "413": {"$ref": "#/components/responses/Error"}}}},
+        "/api/v1/operations/{id}/result-package": {"get": {"summary": "Worker: a completed result as one checked package (header X-Ktrdr-Lease: the attempt's lease)",
+          "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+          "responses": {"200": {"description": "package", "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}, "409": {"$ref": "#/components/responses/Error"}}}},
         "/api/v1/plugins/reload": {"post": {"summary": "Rescan the plugins directory; new builds load beside the old ones", "responses": {"200": {"description": "reload report", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AnyEnvelope"}}}}}}}
       },
       "components": {
@@ -112,7 +126,7 @@ enum OpenAPIDocument {
             "start_date": {"type": "string", "description": "YYYY-MM-DD or ISO-8601 UTC; omitted: from the file's first bar"},
             "end_date": {"type": "string", "description": "inclusive; a date alone covers the whole day"},
             "initial_capital": {"type": "number", "default": 100000}, "commission": {"type": "number", "default": 0.001},
-            "slippage": {"type": "number", "default": 0.0005}, "model_path": {"type": "string"}, "mode": {"enum": ["local"]},
+            "slippage": {"type": "number", "default": 0.0005}, "model_path": {"type": "string"}, "mode": {"enum": ["local", "remote"], "description": "remote: run on a worker (the server needs workers); default: local, or remote with USE_REMOTE_BACKTEST_SERVICE=true"},
             "pace_bars_per_second": {"type": "number", "minimum": 1, "description": "replay pacing: at most this many bars per second; omitted: full speed"},
             "params": {"type": "object", "additionalProperties": {"type": "number"}, "description": "plugin parameters for this run, written over the file's params and checked as the file's (422 strategy_invalid naming the parameter and the value given)"},
             "overrides": {"type": "object", "additionalProperties": {"type": ["number", "boolean", "string"]}, "description": "any other strategy-file field for this run, by dotted YAML path (decisions.confidence_threshold); name and plugin cannot be overridden"}}},
@@ -134,7 +148,7 @@ enum OpenAPIDocument {
             "parent_id": {"type": "string", "description": "the operation this one is a trial of (sweeps, walk-forward)"}}},
           "Started": {"type": "object", "required": ["success", "operation_id", "status", "message", "symbol", "timeframe", "mode", "data"], "properties": {
             "success": {"const": true}, "operation_id": {"type": "string"}, "status": {"const": "started"}, "message": {"type": "string"},
-            "symbol": {"type": "string"}, "timeframe": {"type": "string"}, "mode": {"enum": ["local", "remote"]},
+            "symbol": {"type": "string"}, "timeframe": {"type": "string"}, "mode": {"enum": ["local", "remote", "dispatched"]},
             "data": {"$ref": "#/components/schemas/Operation"}}},
           "OperationEnvelope": {"type": "object", "required": ["success", "data"], "properties": {"success": {"const": true}, "data": {"$ref": "#/components/schemas/Operation"}}},
           "OperationListEnvelope": {"type": "object", "required": ["success", "data"], "properties": {"success": {"const": true}, "data": {"type": "object",
@@ -177,7 +191,11 @@ enum OpenAPIDocument {
               "windows": {"type": "array", "items": {"type": "object", "required": ["index", "train_start", "train_end", "test_start", "test_end", "trials"], "properties": {
                 "params": {"type": "object", "additionalProperties": {"type": "number"}}, "in_sample": {"$ref": "#/components/schemas/Metrics"}, "out_of_sample": {"$ref": "#/components/schemas/Metrics"}}}},
               "out_of_sample": {"type": "object", "required": ["bars", "total_return_pct", "max_drawdown_pct", "trades"]}}}}},
-          "Health": {"type": "object", "required": ["status", "version", "running", "pending", "capacity"]},
+          "Health": {"type": "object", "required": ["status", "version", "running", "pending", "capacity"], "properties": {
+            "role": {"enum": ["server", "worker"]}, "worker": {"$ref": "#/components/schemas/WorkerInfo"}, "workers_healthy": {"type": "integer"}}},
+          "WorkerInfo": {"type": "object", "required": ["url", "version", "capacity", "running", "pending", "plugins", "blobs", "instance"], "properties": {
+            "url": {"type": "string"}, "version": {"type": "string"}, "capacity": {"type": "integer"}, "running": {"type": "integer"}, "pending": {"type": "integer"},
+            "plugins": {"type": "array", "items": {"type": "object", "required": ["name", "version"]}}, "blobs": {"type": "array", "items": {"type": "string"}}, "instance": {"type": "string"}}},
           "AnyEnvelope": {"type": "object", "required": ["success", "data"]}
         }
       }
