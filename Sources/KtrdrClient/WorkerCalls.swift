@@ -13,9 +13,10 @@ extension AsyncDaemonClient {
     }
 
     /// The operation's record; with `lease`, the read renews it (409 `lease_superseded` or
-    /// `lease_expired` when the worker no longer runs it for this attempt).
-    public func operation(_ id: String, lease: String) async throws(ClientError) -> OperationRecord {
-        let path = "/api/v1/operations/\(Self.escaped(id))"
+    /// `lease_expired` when the worker no longer runs it for this attempt). With `waitMs`, the
+    /// answer comes as soon as the operation ends, or after that long (a long poll).
+    public func operation(_ id: String, lease: String, waitMs: Int = 0) async throws(ClientError) -> OperationRecord {
+        let path = "/api/v1/operations/\(Self.escaped(id))" + (waitMs > 0 ? "?wait_ms=\(waitMs)" : "")
         let (status, bytes) = try await send(.GET, path, body: nil, headers: [(Self.leaseHeader, lease)])
         guard (200..<300).contains(status) else { throw Self.failure(status, bytes) }
         do { return try KtrdrJSON.decoder().decode(Envelope<OperationRecord>.self, from: Data(bytes)).data } catch {

@@ -97,6 +97,36 @@ enum ResultFile {
         return Contents(tradesJSON: trades.raw, curve: curve)
     }
 
+    /// Checks the layout without decompressing: magic, every section header within the file,
+    /// the required sections present, curve columns of one length, and each compressed frame
+    /// announcing the size its count implies (frames carry their own checksums, verified when read).
+    static func checkLayout(_ bytes: [UInt8], file: String) throws(SQLiteError) {
+        guard bytes.count >= magic.count, Array(bytes[0..<magic.count]) == magic else {
+            throw SQLiteError(message: "\(file): not a ktrdr result file (bad magic)")
+        }
+        var offset = magic.count
+        var counts: [Tag: Int] = [:]
+        while offset < bytes.count {
+            guard bytes.count - offset >= 17, let tag = Tag(rawValue: bytes[offset]) else {
+                throw SQLiteError(message: "\(file): damaged section header at byte \(offset)")
+            }
+            let count = Int(truncatingIfNeeded: u64(bytes, offset + 1)), length = Int(truncatingIfNeeded: u64(bytes, offset + 9))
+            offset += 17
+            guard length > 0, count >= 0, count <= 1 << 40, length <= bytes.count - offset else {
+                throw SQLiteError(message: "\(file): section \(tag) runs past the end of the file")
+            }
+            let announced = bytes.withUnsafeBytes { ZSTD_getFrameContentSize($0.baseAddress! + offset, length) }
+            guard announced == UInt64(count * (tag == .trades ? 1 : 8)) else {
+                throw SQLiteError(message: "\(file): section \(tag) announces \(announced) bytes for \(count) values")
+            }
+            counts[tag] = count
+            offset += length
+        }
+        guard counts[.trades] != nil, let n = counts[.timestamps], counts[.equity] == n, counts[.position] == n, counts[.drawdown] ?? n == n else {
+            throw SQLiteError(message: "\(file): a section is missing or the curve columns differ in length")
+        }
+    }
+
     // MARK: Sections
 
     /// Appends a section; `scratch` has room for the largest compressed section.

@@ -36,7 +36,7 @@ extension OperationStore {
         return out
     }
 
-    /// Checks a package (digest, header, every section of the result file) and stores it as
+    /// Checks a package (digest, header, the result file's layout) and stores it as
     /// the result of `id`. `origin` names where it came from in errors.
     public func importResult(_ id: String, package bytes: [UInt8], origin: String) throws {
         let fail = { (why: String) in SQLiteError(message: "result package from \(origin): \(why)") }
@@ -50,7 +50,7 @@ extension OperationStore {
         let summary = String(decoding: bytes[(magic + 8)..<headerEnd], as: UTF8.self)
         do { _ = try Self.decoder.decode(ResultHeader.self, from: Data(summary.utf8)) } catch { throw fail("header: \(error)") }
         let file = Array(body[headerEnd...])
-        _ = try ResultFile.decode(file, file: origin)
+        try ResultFile.checkLayout(file, file: origin)
         try storeResult(id, summary: summary, bytes: file)
     }
 }

@@ -134,7 +134,8 @@ struct RemoteExecutor: OperationExecutor {
 
     /// Reads the attempt until it ends or is lost; sends the cancel once when asked.
     private func follow(_ id: String, _ a: RemoteAssignment, bridge: ProgressBridge, token: CancellationToken) async -> Ending {
-        guard let client = try? directory.client(a.workerUrl, timeout: .seconds(min(2, config.deadlineSeconds))) else { return .lost("bad worker URL") }
+        let pollMs = Int(config.pollSeconds * 1000)
+        guard let client = try? directory.client(a.workerUrl, timeout: .milliseconds(pollMs) + .seconds(min(2, config.deadlineSeconds))) else { return .lost("bad worker URL") }
         var lastAnswer = Date()
         var cancelSent = false
         while true {
@@ -143,7 +144,8 @@ struct RemoteExecutor: OperationExecutor {
                 _ = try? await client.cancel(a.remoteOperationId)
             }
             do throws(ClientError) {
-                let record = try await client.operation(a.remoteOperationId, lease: a.lease)
+                // A long poll: the end is seen at once, progress at least every pollSeconds.
+                let record = try await client.operation(a.remoteOperationId, lease: a.lease, waitMs: cancelSent || token.isCancelled ? 0 : pollMs)
                 lastAnswer = Date()
                 bridge.mirror(record.progress)
                 switch record.status {
@@ -152,7 +154,9 @@ struct RemoteExecutor: OperationExecutor {
                 case .failed:
                     let e = record.error ?? OperationError(code: "failed", message: "failed without a reason")
                     return e.code == "interrupted" ? .lost("the worker restarted (\(e.message))") : .failed(e)
-                case .pending, .running: break
+                case .pending, .running:
+                    if cancelSent { try? await Task.sleep(for: .milliseconds(10)) }
+                    continue
                 }
             } catch {
                 if error.status == 404 { return .lost("the worker no longer knows operation \(a.remoteOperationId) (restarted with other state?)") }
@@ -161,7 +165,7 @@ struct RemoteExecutor: OperationExecutor {
                     return .lost("no answer for \(String(format: "%.1f", Date().timeIntervalSince(lastAnswer))) s (last error: \(error.message))")
                 }
             }
-            try? await Task.sleep(for: .milliseconds(Int(config.pollSeconds * 1000)))
+            try? await Task.sleep(for: .milliseconds(pollMs))
         }
     }
 

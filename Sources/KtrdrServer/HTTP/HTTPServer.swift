@@ -62,6 +62,11 @@ public enum HTTPServer {
                 let id = context.parameters.get("id") ?? ""
                 // A server following a dispatched run renews its lease with each read.
                 if let lease = request.headers[WorkerRoutes.leaseHeader] { try await service.manager.renewLease(id, token: lease) }
+                // A long poll: answer as soon as the operation ends, or after wait_ms.
+                if let wait = try intParameter(request.uri.queryParameters.get("wait_ms"), name: "wait_ms") {
+                    guard (0...5000).contains(wait) else { throw ApiError.badRequest("wait_ms: expected 0 to 5000, got \(wait)") }
+                    await service.manager.waitForEnd(id, upTo: UInt64(wait) * 1_000_000)
+                }
                 return try await service.operationJSON(id)
             }
         }
