@@ -20,8 +20,9 @@ public struct SweepRequest: Codable, Sendable, Equatable, StrictFields {
     public var rank: String?
     public var rankOrder: String?
 
-    /// A backtest's fields except how one operation runs (`model_path`, `mode`, pacing).
-    public static let fieldNames = StartRequest.fieldNames.filter { !["model_path", "mode", "pace_bars_per_second"].contains($0) }
+    /// A backtest's fields except how one operation runs (`model_path`, pacing); `mode: remote`
+    /// sends trials to workers.
+    public static let fieldNames = StartRequest.fieldNames.filter { !["model_path", "pace_bars_per_second"].contains($0) }
         + ["grid", "where", "method", "samples", "seed", "rank", "rank_order"]
 
     private enum CodingKeys: String, CodingKey { case grid, `where`, method, samples, seed, rank, rankOrder }

@@ -12,7 +12,7 @@ public struct WalkForwardRequest: Codable, Sendable, Equatable, StrictFields {
     public var step: Int?
 
     /// Windows cover the whole file, so a backtest's date range does not apply (refused by name).
-    public static let fieldNames = SweepRequest.fieldNames.filter { !["start_date", "end_date"].contains($0) } + ["train", "test", "step"]
+    public static let fieldNames = SweepRequest.fieldNames.filter { !["start_date", "end_date", "mode"].contains($0) } + ["train", "test", "step"]
 
     private enum CodingKeys: String, CodingKey { case train, test, step }
 

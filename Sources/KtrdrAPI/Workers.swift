@@ -108,3 +108,41 @@ public struct WorkerStatus: Codable, Sendable, Equatable {
         self.info = info
     }
 }
+
+/// `POST /api/v1/worker/trials`: some of a sweep's trials, run by a worker and answered in
+/// one response. Each trial is the sweep's run with the named parameters set to its values.
+public struct TrialBatch: Codable, Sendable, Equatable {
+    /// The fields every trial shares (the sweep's `run`, fixed `params` included).
+    public var run: StartRequest
+    public var strategySource: String
+    public var dataSha256: String
+    public var plugin: PluginRef?
+    /// The sweep's parameter names, in the order of each trial's values.
+    public var names: [String]
+    public var trials: [Entry]
+    public var serverOperationId: String
+
+    /// One trial: its index in the sweep and its values.
+    public struct Entry: Codable, Sendable, Equatable {
+        public var index: Int
+        public var values: [Double]
+        public init(index: Int, values: [Double]) {
+            self.index = index
+            self.values = values
+        }
+    }
+
+    public init(run: StartRequest, strategySource: String, dataSha256: String, plugin: PluginRef?, names: [String], trials: [Entry], serverOperationId: String) {
+        self.run = run
+        self.strategySource = strategySource
+        self.dataSha256 = dataSha256
+        self.plugin = plugin
+        self.names = names
+        self.trials = trials
+        self.serverOperationId = serverOperationId
+    }
+}
+
+extension TrialBatch: StrictFields {
+    public static let fieldNames = ["run", "strategy_source", "data_sha256", "plugin", "names", "trials", "server_operation_id"]
+}

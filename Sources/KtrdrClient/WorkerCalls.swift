@@ -44,6 +44,11 @@ extension AsyncDaemonClient {
         return bytes
     }
 
+    /// Runs some of a sweep's trials on the worker; answers when all are done.
+    public func runTrials(_ b: TrialBatch) async throws(ClientError) -> [SweepTrial] {
+        try await call(.POST, "/api/v1/worker/trials", body: Self.encode(b), as: Envelope<[SweepTrial]>.self).data
+    }
+
     /// A worker's heartbeat to its server.
     public func register(_ info: WorkerInfo) async throws(ClientError) {
         let (status, bytes) = try await send(.POST, "/api/v1/workers/register", body: Self.encode(info))

@@ -48,6 +48,8 @@ struct LocalExecutor: OperationExecutor {
     let store: OperationStore
     let config: OperationsConfig
     let logger: Logger
+    /// Workers a sweep may hand batches of trials to.
+    var directory: WorkerDirectory?
     /// Niceness of operation threads (the servers' threads keep 0).
     static let nice: Int32 = 10
 
@@ -92,7 +94,7 @@ struct LocalExecutor: OperationExecutor {
             }
         case let .sweep(job):
             do throws(KtrdrError) {
-                outcome = .success(.sweep(try SweepRunner(id: id, job: job, config: config, store: store, logger: logger).run(bridge: bridge, token: token)))
+                outcome = .success(.sweep(try SweepRunner(id: id, job: job, config: config, store: store, logger: logger, directory: directory).run(bridge: bridge, token: token)))
             } catch { outcome = .failure(error) }
         case let .walkForward(job):
             do throws(KtrdrError) {

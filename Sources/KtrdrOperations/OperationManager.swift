@@ -100,11 +100,11 @@ public actor OperationManager {
         self.store = store
         self.config = config
         self.logger = logger
-        self.executor = LocalExecutor(store: store, config: config, logger: logger)
         self.workers = config.remote.map(WorkerDirectory.init(config:))
+        self.executor = LocalExecutor(store: store, config: config, logger: logger, directory: workers)
         if let remote = config.remote, let workers {
             let manager = WeakManager()
-            remoteExecutor = RemoteExecutor(directory: workers, config: remote, store: store, digests: DataDigests(), logger: logger) { id, a in
+            remoteExecutor = RemoteExecutor(directory: workers, config: remote, store: store, logger: logger) { id, a in
                 await manager.value?.assigned(id, a)
             }
             manager.value = self

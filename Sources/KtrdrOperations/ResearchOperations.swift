@@ -11,7 +11,8 @@ extension OperationManager {
         let config = self.config
         let accepted = Self.seeded(r)
         let job = try await Self.validated { () throws(KtrdrError) in try Self.prepareSweep(accepted, config: config) }
-        var metadata = OperationMetadata(parameters: accepted.run)
+        // Remote: trials go to workers in batches, beside this machine's threads.
+        var metadata = OperationMetadata(parameters: accepted.run, mode: try mode(of: accepted.run) == "remote" ? "distributed" : "local")
         metadata.dataFile = job.dataPath
         metadata.strategySha256 = Checksum.sha256(Array(job.strategySource.utf8))
         metadata.sweep = accepted

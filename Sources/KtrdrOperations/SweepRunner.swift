@@ -17,6 +17,22 @@ struct SweepRunner {
     let store: OperationStore
     let logger: Logger
 
+    /// Set when the sweep's trials also go to workers.
+    var distributor: TrialDistributor? {
+        guard let remote = config.remote, job.request.run.mode == "remote" || job.request.run.mode == nil && remote.remoteByDefault,
+              let workers = directory else { return nil }
+        return TrialDistributor(directory: workers, config: remote, logger: logger)
+    }
+
+    /// The workers' directory of the manager running this sweep.
+    var directory: WorkerDirectory?
+
+    /// The plugin and version the trials run on (workers must have the same).
+    var plugin: PluginRef? {
+        guard let s = try? config.strategies.make(job.base.strategy, file: job.strategyFile, symbol: job.base.symbol, timeframe: job.base.timeframe, modelPath: nil) as? PluginStrategy else { return nil }
+        return PluginRef(name: s.plugin.descriptor.name, version: s.plugin.descriptor.version)
+    }
+
     /// What a finished sweep reports.
     struct Summary: Sendable {
         var completed: Int
@@ -36,10 +52,9 @@ struct SweepRunner {
         }
         bridge.startTrials(total: job.trials.count, alreadyDone: earlier.count, alreadyFailed: earlier.filter { $0.status != "completed" }.count,
                            best: best.flatMap { b in job.rank.value(b.metrics).map { ($0, b.params) } }, now: Date().timeIntervalSince1970)
-        let todo = job.trials.indices.filter { !job.done.contains($0) }
+        let queue = TrialQueue(job.trials.indices.filter { !job.done.contains($0) })
         let shared = Shared()
-        WorkerPool.run(count: todo.count, workers: config.maxConcurrent, name: "sweep \(id)", token: token) { k in
-            guard let trial = runTrial(todo[k], bars: bars, token: token) else { return false }  // cancelled mid-trial
+        let record: @Sendable (SweepTrial) -> Void = { [self] trial in
             bridge.trialFinished(failed: trial.status != "completed", value: job.rank.value(trial.metrics), params: trial.params, rank: job.rank)
             let flush = shared.batch.withLock { b -> [SweepTrial]? in
                 b.pending.append(trial)
@@ -49,8 +64,29 @@ struct SweepRunner {
                 return b.pending
             }
             if let flush { save(flush, shared) }
-            return true
         }
+        // Workers take batches beside this machine's threads when the sweep runs remote.
+        let remoteLoops = DispatchGroup()
+        if let distributor {
+            distributor.start(id, job: job, plugin: plugin, queue: queue, token: token, done: remoteLoops, record: record)
+        }
+        WorkerPool.run(count: config.maxConcurrent, workers: config.maxConcurrent, name: "sweep \(id)", token: token) { _ in
+            while !token.isCancelled {
+                guard let k = queue.take(1).first else {
+                    if queue.drained { break }
+                    usleep(20_000)  // a worker's batch in flight may come back
+                    continue
+                }
+                guard let trial = runTrial(k, bars: bars, token: token) else {  // cancelled mid-trial
+                    queue.giveBack([k])
+                    break
+                }
+                record(trial)
+                queue.finished(1)
+            }
+            return false
+        }
+        remoteLoops.wait()
         save(shared.batch.withLock { b in defer { b.pending = [] }; return b.pending }, shared)
         if let error = shared.batch.withLock({ $0.storeError }) {
             throw .io(path: store.path, message: "trials could not be stored: \(error)")

@@ -96,6 +96,8 @@ struct SweepOptions: ParsableArguments {
     @Option(help: "Initial capital.") var capital: Double = 100_000
     @Option(help: "Commission, fraction of traded value per side.") var commission: Double = 0.001
     @Option(help: "Adverse slippage, fraction of price.") var slippage: Double = 0.0005
+    @Flag(inversion: .prefixedNo, help: "Send trials to the daemon's workers in batches, beside its own cores (mode remote), or keep them on the daemon (default: the daemon's).")
+    var remote: Bool?
 
     func validate() throws {
         guard !params.isEmpty else { throw ValidationError("give at least one --param name=values to sweep") }
@@ -122,6 +124,7 @@ struct SweepOptions: ParsableArguments {
         }
         if !overrides.isEmpty { b["overrides"] = overrides }
         if let condition { b["where"] = condition }
+        if let remote { b["mode"] = remote ? "remote" : "local" }
         if let samples { b["samples"] = samples }
         if let seed { b["seed"] = seed }
         if let rankOrder { b["rank_order"] = rankOrder }

@@ -16,8 +16,8 @@ struct RemoteExecutor: OperationExecutor {
     let directory: WorkerDirectory
     let config: RemoteConfig
     let store: OperationStore
-    let digests: DataDigests
     let logger: Logger
+    var shipper: BlobShipper { BlobShipper(directory: directory, config: config, logger: logger) }
     /// Records where an attempt runs (the manager persists it before the run is followed).
     let assigned: @Sendable (String, RemoteAssignment) async -> Void
 
@@ -86,7 +86,7 @@ struct RemoteExecutor: OperationExecutor {
     private func dispatch(_ id: String, _ job: BacktestJob, attempt: Int, excluding: Set<String>, token: CancellationToken) async throws(KtrdrError) -> RemoteAssignment {
         let spec = job.spec
         let plugin = (job.strategy as? PluginStrategy).map { PluginRef(name: $0.plugin.descriptor.name, version: $0.plugin.descriptor.version) }
-        let sha = try digests.sha256(spec.dataPath)
+        let sha = try config.digests.sha256(spec.dataPath)
         var tried = excluding
         while true {
             if token.isCancelled { throw .cancelled }
@@ -98,8 +98,7 @@ struct RemoteExecutor: OperationExecutor {
                                           attempt: attempt, lease: lease, leaseSeconds: config.deadlineSeconds)
             do throws(ClientError) {
                 let client = try directory.client(url, timeout: .seconds(max(2, config.deadlineSeconds)))
-                if !info.blobs.contains(sha), try await !client.hasBlob(sha) { try await ship(spec.dataPath, sha: sha, to: url, id: id) }
-                await directory.noteBlob(url, sha)
+                try await shipper.ensure(spec.dataPath, sha: sha, on: url, info: info, for: id)
                 let started = try await client.dispatch(request)
                 let assignment = RemoteAssignment(workerUrl: url, remoteOperationId: started.operationId, attempt: attempt, lease: lease)
                 await assigned(id, assignment)
@@ -116,20 +115,6 @@ struct RemoteExecutor: OperationExecutor {
                 tried.insert(url)
             }
         }
-    }
-
-    /// Sends the data file once; the worker checks its digest.
-    private func ship(_ path: String, sha: String, to url: String, id: String) async throws(ClientError) {
-        let t0 = Date()
-        guard let bytes = FileManager.default.contents(atPath: path).map(Array.init) else {
-            throw ClientError(code: "data_not_found", message: "data file \(path) could not be read to send it")
-        }
-        guard Checksum.sha256(bytes) == sha else { throw ClientError(code: "data_changed", message: "data file \(path) changed while being sent; retry") }
-        var client = try AsyncDaemonClient(url: url, token: config.token)
-        client.timeout = .seconds(max(30, Double(bytes.count) / 10_000_000))
-        try await client.putBlob(sha, bytes)
-        logger.info("data file sent to worker", metadata: ["operation_id": "\(id)", "worker": "\(url)", "sha256": "\(sha)", "bytes": "\(bytes.count)",
-                                                           "ms": "\(Int(Date().timeIntervalSince(t0) * 1000))"])
     }
 
     /// Reads the attempt until it ends or is lost; sends the cancel once when asked.

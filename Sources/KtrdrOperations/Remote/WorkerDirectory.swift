@@ -20,6 +20,8 @@ public struct RemoteConfig: Sendable {
     public var pollSeconds: Double = 0.1
     /// A registered worker not heard from for this long is forgotten.
     public var registrationTTL: Double = 10
+    /// SHA-256 of the data files shipped, remembered per file identity.
+    public let digests = DataDigests()
 
     public init(workers: [String], remoteByDefault: Bool, token: String?) {
         self.workers = workers
@@ -126,6 +128,16 @@ public actor WorkerDirectory {
         }!
         entries[best.key]?.assigned += 1  // reserved now: concurrent dispatches spread
         return (best.key, best.value.info!)
+    }
+
+    /// Every healthy worker running `plugin` at the same version (a sweep uses them all).
+    func healthyWorkers(plugin: PluginRef?) async -> [(url: String, info: WorkerInfo)] {
+        await refresh()
+        let now = Date()
+        return entries.keys.sorted().compactMap { url in
+            guard let e = entries[url], healthy(e, now: now), let info = e.info, plugin.map(info.plugins.contains) ?? true else { return nil }
+            return (url, info)
+        }
     }
 
     func assigned(_ url: String, _ delta: Int) {

@@ -103,12 +103,12 @@ public enum HTTPServer {
                            logger: logger)
     }
 
-    static func collect(_ request: Request) async throws(ApiError) -> Data {
+    static func collect(_ request: Request, limit: Int = maxBody) async throws(ApiError) -> Data {
         do {
-            var buffer = try await request.body.collect(upTo: maxBody)
+            var buffer = try await request.body.collect(upTo: limit)
             return buffer.readData(length: buffer.readableBytes) ?? Data()
         } catch {
-            throw ApiError(status: 413, code: "payload_too_large", message: "request body over \(maxBody) bytes")
+            throw ApiError(status: 413, code: "payload_too_large", message: "request body over \(limit) bytes")
         }
     }
 

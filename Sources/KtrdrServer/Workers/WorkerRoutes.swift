@@ -27,6 +27,13 @@ enum WorkerRoutes {
                 return try await service.dispatch(body)
             }
         }
+        api.post("worker/trials") { request, _ in
+            await HTTPServer.respond {
+                let body = try await HTTPServer.collect(request, limit: 16 << 20)
+                let batch: TrialBatch = try service.decode(TrialBatch.self, from: body)
+                return Envelope(data: try await service.manager.runTrialBatch(batch))
+            }
+        }
         api.head("blobs/:sha") { _, context in
             await HTTPServer.respond { () async throws(ApiError) -> BlobStored in
                 let sha = context.parameters.get("sha") ?? ""
