@@ -298,3 +298,47 @@ def rw5(d):
         d.check("the server forgot the stopped worker", "worker forgotten" in d.log(), "worker forgotten", d.log_tail(5))
     finally:
         _cleanup([w])
+
+
+@scenario("RW6", "A sweep across two workers and the server: same trials as a local sweep; a worker killed mid-sweep loses nothing", needs_long_data=True)
+def rw6(d):
+    workers = make_workers(d, 2)
+    try:
+        for w in workers:
+            w.start()
+        start_server(d, workers, "--worker-deadline", "2")
+        grid = ["--param", "fast_period=5:40:1", "--param", "slow_period=50:200:10", "--where", "fast_period < slow_period"]
+        run = ["sweep", "run", "sma_crossover", "SYNTHS", "1m", *grid, "--json"]
+        rc, out, err = d.ctl(*run, "--remote", timeout=600)
+        d.check("the distributed sweep completes", rc == 0, "exit 0", err[-400:])
+        remote = json.loads(out)
+        rc, out, err = d.ctl(*run, "--no-remote", timeout=600)
+        local = json.loads(out)
+        by_index = {t["index"]: t for t in local["trials"]}
+        d.check("every trial equals the local sweep's, metric by metric", len(remote["trials"]) == len(local["trials"]) == 576
+                and all(by_index[t["index"]]["metrics"] == t["metrics"] for t in remote["trials"]), 576, len(remote["trials"]))
+        shares = {w.url: 0 for w in workers}
+        for line in d.log().splitlines():
+            if "worker's share of the sweep" in line:
+                for url in shares:
+                    if url in line:
+                        shares[url] += int(line.split("trials=")[1].split()[0])
+        d.check("both workers took trials", all(n > 0 for n in shares.values()), "> 0 each",
+                f"{shares}; " + " | ".join(line[-220:] for line in d.log().splitlines() if "sweep" in line or "worker" in line)[-1500:])
+        d.figure("worker shares", shares)
+        # A worker killed mid-sweep: its batch goes back to the queue; nothing lost or doubled.
+        status, body = d.curl("POST", "/api/v1/sweeps/start", {"strategy_name": "sma_crossover", "symbol": "SYNTHS", "timeframe": "1m", "mode": "remote",
+                                                               "grid": {"fast_period": "5:40:1", "slow_period": "50:200:10"}, "where": "fast_period < slow_period"})
+        d.check("second sweep starts", status == 200, 200, body)
+        op = body["operation_id"]
+        _wait(lambda: "sweep distributed" in d.log().split(op)[-1] or (d.operation(op) or {}).get("status") == "completed", 30, "distribution")
+        time.sleep(1.0)
+        workers[0].kill9()
+        r = d.wait_status(op, ("completed", "failed"), timeout=600)
+        status, res = d.curl("GET", f"/api/v1/operations/{op}/results")
+        indices = sorted(t["index"] for t in res["data"]["trials"])
+        d.check("completed with every trial exactly once", r["status"] == "completed" and indices == list(range(576)), "0..575 once",
+                f"{r['status']}, {len(indices)} trials, {len(set(indices))} distinct")
+        d.check("same best trial as the local sweep", res["data"]["trials"][0]["params"] == local["trials"][0]["params"], local["trials"][0]["params"], res["data"]["trials"][0]["params"])
+    finally:
+        _cleanup(workers)

@@ -14,7 +14,7 @@ struct BlobShipper {
 
     func ensure(_ path: String, sha: String, on url: String, info: WorkerInfo, for id: String) async throws(ClientError) {
         if info.blobs.contains(sha) { return }
-        let client = try directory.client(url, timeout: .seconds(max(2, config.deadlineSeconds)))
+        let client = try directory.client(url, timeout: .seconds(max(10, config.deadlineSeconds)))
         if try await !client.hasBlob(sha) { try await ship(path, sha: sha, to: url, id: id) }
         await directory.noteBlob(url, sha)
     }
