@@ -11,7 +11,10 @@ A server on the host and one worker in its own network namespace over a veth pai
 - proxied `GET /api/v1/operations/{id}` while a remote run is in progress (keep-alive client):
   p50 and p99 of 2,000 reads (a read goes to the worker when the server's copy is > 20 ms old);
 - cancel through the server: DELETE of a running remote operation until both sides are
-  cancelled (the call returns the final record), median and max of 10.
+  cancelled (the call returns the final record), median and max of 10;
+- a 1,000-trial sweep (fast 5..54 x slow 60..250 step 10) on EURUSD 1h (5,000 bars, so that
+  a trial's compute is small and dispatch shows), local against distributed over two workers
+  in two namespaces (all on the same 2 cores: the difference per trial is the overhead), median of 3.
 """
 import http.client
 import json
@@ -73,17 +76,19 @@ def main():
     if not os.path.exists(data):
         subprocess.run([K, "data", "generate", "--bars", "1000000", "--symbol", "SYNTH", "--data-dir", os.path.join(ROOT, "data")], check=True)
     tmp = tempfile.mkdtemp(prefix="ktrdr-bench-remote-")
-    host = Host(7)
-    if not host.ok:
-        sys.exit(f"network namespaces unavailable: {host.error}")
-    server, worker = os.path.join(tmp, "s"), os.path.join(tmp, "w")
-    for d in (server, worker):
+    host, host2 = Host(7), Host(8)
+    if not host.ok or not host2.ok:
+        sys.exit(f"network namespaces unavailable: {host.error if not host.ok else host2.error}")
+    server, worker, worker2 = os.path.join(tmp, "s"), os.path.join(tmp, "w"), os.path.join(tmp, "w2")
+    for d in (server, worker, worker2):
         os.makedirs(os.path.join(d, "data"))
     shutil.copy(data, os.path.join(server, "data"))
+    shutil.copy(os.path.join(ROOT, "data", "EURUSD_1h.csv"), os.path.join(server, "data"))
     env = {"KTRDR_WORKER_TOKEN": TOKEN}
     try:
         start(worker, f"{host.addr}:8001", ["--role", "worker"], env, netns=host.ns)
-        start(server, "127.0.0.1:18300", ["--worker", f"http://{host.addr}:8001"], env)
+        start(worker2, f"{host2.addr}:8001", ["--role", "worker"], env, netns=host2.ns)
+        start(server, "127.0.0.1:18300", ["--worker", f"http://{host.addr}:8001", "--worker", f"http://{host2.addr}:8001"], env)
         api = Api("127.0.0.1", 18300)
         job(api, mode="local")
         job(api, mode="remote")  # ships the data file, warms the worker's cache
@@ -113,6 +118,16 @@ def main():
             _, c = api.call("DELETE", f"/api/v1/operations/{op}")
             cancels.append((time.perf_counter() - t0) * 1000)
             assert c["data"]["status"] == "cancelled", c
+        sweep = [K, "sweep", "run", "sma_crossover", "EURUSD", "1h", "--param", "fast_period=5:54:1", "--param", "slow_period=60:250:10",
+                 "--home", server, "--json"]
+        times = {"local": [], "remote": []}
+        for _ in range(3):
+            for mode in ("local", "remote"):
+                t0 = time.perf_counter()
+                p = subprocess.run(sweep + [f"--{'no-' if mode == 'local' else ''}remote"], capture_output=True, text=True)
+                times[mode].append(time.perf_counter() - t0)
+                assert p.returncode == 0 and len(json.loads(p.stdout)["trials"]) == 1000, p.stderr
+        sl, sr = statistics.median(times["local"]), statistics.median(times["remote"])
         print(f"machine: {os.cpu_count()} cores, {time.strftime('%Y-%m-%d')}; worker in a network namespace over veth; 1M bars")
         print()
         print("| measure | figure | target |")
@@ -122,10 +137,14 @@ def main():
         print(f"| remote overhead | {(rm / lm - 1) * 100:+.1f} % | < 5 % |")
         print(f"| proxied GET /operations/{{id}} during a remote run, 2,000 reads | p50 {reads[1000]:.2f} ms, p99 {reads[1980]:.2f} ms, max {reads[-1]:.2f} ms | p99 < 2 ms |")
         print(f"| cancel through the server, both sides cancelled (10) | median {statistics.median(cancels):.0f} ms, max {max(cancels):.0f} ms | < 250 ms |")
+        print(f"| 1,000-trial sweep on 5,000 bars, local (median of 3) | {sl:.2f} s | |")
+        print(f"| same, distributed over two workers and the server (same 2 cores) | {sr:.2f} s | |")
+        print(f"| dispatch overhead per trial | {(sr - sl) / 1000 * 1000:+.2f} ms | |")
     finally:
-        for home in (server, worker):
+        for home in (server, worker, worker2):
             subprocess.run([K, "daemon", "stop", "--home", home], capture_output=True)
         host.remove()
+        host2.remove()
         if os.environ.get("KEEP"):
             print(f"kept {tmp}")
         else:
