@@ -88,8 +88,11 @@ class Daemon:
 
     # --- clients ---------------------------------------------------------------------------
     def ctl(self, *args, timeout=120, stdin=None):
-        p = subprocess.run([KTRDRCTL, *args, "--home", self.home] if args[0] in ("daemon", "ops", "backtest", "plugins", "train", "sweep", "walkforward") and "--local" not in args
-                           else [KTRDRCTL, *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT, input=stdin)
+        if args[0] in ("daemon", "ops", "backtest", "plugins", "train", "sweep", "walkforward") and "--local" not in args:
+            # --home belongs to ktrdrctl: before a "--" that passes the rest on to ktrdrd.
+            cut = args.index("--") if "--" in args else len(args)
+            args = (*args[:cut], "--home", self.home, *args[cut:])
+        p = subprocess.run([KTRDRCTL, *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT, input=stdin)
         return p.returncode, p.stdout, p.stderr
 
     def curl(self, method, path, body=None, raw=None, headers=()):

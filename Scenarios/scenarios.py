@@ -278,3 +278,4 @@ from scenarios_plugins import *  # noqa: E402,F401,F403
 from scenarios_research import *  # noqa: E402,F401,F403
 from scenarios_remote import *  # noqa: E402,F401,F403
 from scenarios_deploy import *  # noqa: E402,F401,F403
+from scenarios_isolation import *  # noqa: E402,F401,F403

@@ -97,6 +97,11 @@ public struct Health: Codable, Sendable {
     public var worker: WorkerInfo?
     /// A server with remote workers: how many are healthy.
     public var workersHealthy: Int?
+    /// `process` (backtests in supervised worker processes) or `none`.
+    public var isolation: String?
+    /// Worker processes ready for work, and how many were started again after ending.
+    public var workerProcessesReady: Int?
+    public var workerProcessRestarts: Int?
 
     public init(status: String, version: String, running: Int, pending: Int, capacity: Int) {
         self.status = status

@@ -52,11 +52,14 @@ public struct RemoteAssignment: Codable, Sendable, Equatable {
     public var remoteOperationId: String
     public var attempt: Int
     public var lease: String
-    public init(workerUrl: String, remoteOperationId: String, attempt: Int, lease: String) {
+    /// The worker process (`pid-start`) it was dispatched to.
+    public var workerInstance: String?
+    public init(workerUrl: String, remoteOperationId: String, attempt: Int, lease: String, workerInstance: String? = nil) {
         self.workerUrl = workerUrl
         self.remoteOperationId = remoteOperationId
         self.attempt = attempt
         self.lease = lease
+        self.workerInstance = workerInstance
     }
 }
 

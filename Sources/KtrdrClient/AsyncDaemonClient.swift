@@ -12,6 +12,8 @@ import NIOPosix
 public struct AsyncDaemonClient: Sendable {
     public let host: String
     public let port: Int
+    /// Set for a `unix:/path` URL: the Unix socket the HTTP server listens on.
+    public let socketPath: String?
     /// Path prefix of the API (from the URL; usually empty).
     public let basePath: String
     let token: String?
@@ -20,6 +22,12 @@ public struct AsyncDaemonClient: Sendable {
     public var timeout: Duration = .seconds(30)
 
     public init(url: String, token: String? = nil, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) throws(ClientError) {
+        if url.hasPrefix("unix:/") {  // HTTP over a Unix socket (a daemon's local worker processes)
+            self.socketPath = String(url.dropFirst(5))
+            (self.host, self.port, self.basePath, self.token, self.group) = ("localhost", 0, "", token, group)
+            return
+        }
+        self.socketPath = nil
         guard let u = URL(string: url), let host = u.host, !host.isEmpty else {
             throw ClientError(code: "bad_url", message: "expected http://host:port, got '\(url.prefix(200))'")
         }
@@ -103,14 +111,18 @@ public struct AsyncDaemonClient: Sendable {
 
     private func exchange(_ method: HTTPMethod, _ path: String, body: [UInt8]?, headers extra: [(String, String)],
                           contentType: String) async throws -> (status: Int, body: [UInt8]) {
-        let channel = try await ClientBootstrap(group: group)
-            .connectTimeout(.seconds(5))
-            .connect(host: host, port: port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(wrappingChannelSynchronously: channel)
-                }
+        let bootstrap = ClientBootstrap(group: group).connectTimeout(.seconds(5))
+        let initializer: @Sendable (Channel) -> EventLoopFuture<NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>> = { channel in
+            channel.eventLoop.makeCompletedFuture {
+                try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(wrappingChannelSynchronously: channel)
             }
+        }
+        let channel = if let socketPath {
+            try await bootstrap.connect(unixDomainSocketPath: socketPath, channelInitializer: initializer)
+        } else {
+            try await bootstrap.connect(host: host, port: port, channelInitializer: initializer)
+        }
         return try await channel.executeThenClose { inbound, outbound in
             var headers = HTTPHeaders()
             headers.add(name: "Host", value: "\(host):\(port)")

@@ -22,6 +22,8 @@ public struct OperationsConfig: Sendable {
     public var remote: RemoteConfig?
     /// A worker's store of data files pushed by servers (nil: not a worker).
     public var blobs: BlobStore?
+    /// Backtests run in this daemon's supervised worker processes (nil: on its threads).
+    public var isolation: ChildPool?
 
     /// Reads a data file through the cache when there is one.
     var loadData: Backtester.DataLoader {
@@ -75,6 +77,8 @@ public actor OperationManager {
     let logger: Logger
     private let executor: any OperationExecutor
     private var remoteExecutor: (any OperationExecutor)?
+    /// Runs backtests in the pool's worker processes (isolation `process`).
+    private var isolatedExecutor: (any OperationExecutor)?
     /// The workers this server hands backtests to (nil: none configured).
     public nonisolated let workers: WorkerDirectory?
     var leases: [String: Lease] = [:]
@@ -102,13 +106,15 @@ public actor OperationManager {
         self.logger = logger
         self.workers = config.remote.map(WorkerDirectory.init(config:))
         self.executor = LocalExecutor(store: store, config: config, logger: logger, directory: workers)
+        let manager = WeakManager()
+        let record: @Sendable (String, RemoteAssignment) async -> Void = { id, a in await manager.value?.assigned(id, a) }
         if let remote = config.remote, let workers {
-            let manager = WeakManager()
-            remoteExecutor = RemoteExecutor(directory: workers, config: remote, store: store, logger: logger) { id, a in
-                await manager.value?.assigned(id, a)
-            }
-            manager.value = self
+            remoteExecutor = RemoteExecutor(directory: workers, config: remote, store: store, logger: logger, assigned: record)
         }
+        if let pool = config.isolation {
+            isolatedExecutor = RemoteExecutor(directory: pool.directory, config: pool.directory.config, store: store, logger: logger, assigned: record)
+        }
+        manager.value = self
     }
 
     /// Records where a remote attempt runs, durably, before it is followed.
@@ -225,7 +231,8 @@ public actor OperationManager {
         let remote = op.isRemote
         if remote { remoteRunning += 1 } else { running += 1 }
         logger.info(remote ? "following remote operation" : "registered local progress bridge", metadata: ["operation_id": "\(id)", "mode": "\(op.record.metadata.mode)"])
-        let executor = remote ? (remoteExecutor ?? self.executor) : self.executor
+        let isolated: Bool = if case .backtest = op.work { isolatedExecutor != nil } else { false }
+        let executor = remote ? (remoteExecutor ?? self.executor) : isolated ? isolatedExecutor! : self.executor
         executor.launch(id, op.work, bridge: op.bridge, token: op.token, pace: op.record.metadata.parameters.paceBarsPerSecond) { [weak self] report in
             Task { await self?.finish(id, report) }
         }
@@ -379,7 +386,12 @@ public actor OperationManager {
         op.record.completedAt = RecordTime.isoNow()
         op.record.durationSeconds = RecordTime.seconds(op.record.completedAt).flatMap { end in RecordTime.seconds(op.record.startedAt).map { end - $0 } }
         let plugin = op.record.metadata.plugin.map { " (plugin \($0.name) \($0.version))" } ?? ""
-        op.record.error = OperationError(code: "cancel_timeout", message: "did not stop within \(Self.seconds(grace)) of the cancel request while at '\(op.record.progress.currentStep)'\(plugin); ended and its run slot released, its thread abandoned")
+        if let url = op.record.metadata.workerUrl, url.hasPrefix("unix:"), let pool = config.isolation {
+            pool.kill(url)  // in a worker process: the process is ended and started again
+            op.record.error = OperationError(code: "cancel_timeout", message: "did not stop within \(Self.seconds(grace)) of the cancel request while at '\(op.record.progress.currentStep)'\(plugin); its worker process was killed and started again")
+        } else {
+            op.record.error = OperationError(code: "cancel_timeout", message: "did not stop within \(Self.seconds(grace)) of the cancel request while at '\(op.record.progress.currentStep)'\(plugin); ended and its run slot released, its thread abandoned")
+        }
         logger.error("operation abandoned after cancel timeout", metadata: ["operation_id": "\(id)", "grace_s": "\(grace)", "step": "\(op.record.progress.currentStep)"])
         persist(op.record)
         for waiter in (finishWaiters.removeValue(forKey: id) ?? [:]).values { waiter.resume() }

@@ -15,6 +15,8 @@ public struct ApiService: Sendable {
     public var role = "server"
     /// A worker: the URL servers reach it at (what it registers).
     public var advertisedURL: String?
+    /// Told of every reload (worker processes are recycled when new code loaded).
+    public var afterReload: (@Sendable (PluginHost.ReloadReport) -> Void)?
     /// Changes with every process: a server tells a restarted worker from a live one.
     public let instance = "\(getpid())-\(Int(Date().timeIntervalSince1970 * 1000))"
 
@@ -137,7 +139,12 @@ public struct ApiService: Sendable {
     public func models() -> [ModelSummary] { manager.config.strategies.models.list() }
 
     /// Rescans the plugins directory: new builds load beside the old ones.
-    public func reloadPlugins() -> PluginHost.ReloadReport { pluginHost.reload() }
+    public func reloadPlugins() -> PluginHost.ReloadReport {
+        let report = pluginHost.reload()
+        afterReload?(report)
+        return report
+    }
+
 
     public func health() async -> Health {
         let (running, pending) = await manager.counts()
@@ -145,6 +152,11 @@ public struct ApiService: Sendable {
         h.role = role
         if role == "worker" { h.worker = await workerInfo() }
         if let workers = manager.workers { h.workersHealthy = await workers.statuses().filter(\.healthy).count }
+        h.isolation = manager.config.isolation == nil ? "none" : "process"
+        if let pool = manager.config.isolation {
+            h.workerProcessesReady = await pool.directory.ready()
+            h.workerProcessRestarts = pool.restarts
+        }
         return h
     }
 

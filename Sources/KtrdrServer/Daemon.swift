@@ -41,6 +41,18 @@ public struct DaemonConfig: Sendable {
     public var serverURL: String?
     public var advertiseURL: String?
     public var heartbeatSeconds: Double = 2
+    /// HTTP on this Unix socket instead of TCP (a daemon's local worker processes).
+    public var httpSocketPath: String?
+    /// A worker's data blobs (default: `<home>/blobs`).
+    public var blobsDirectory: String?
+    /// A local worker process of another daemon: exits when that process is gone.
+    public var parentPID: Int32?
+    /// Operations in worker processes of this daemon (`process`) or on its threads (`none`).
+    public var isolation = "none"
+    /// This executable (started again as worker processes).
+    public var executablePath = ""
+    /// Options passed on to worker processes (directories, cache, log level).
+    public var workerArguments: [String] = []
     public var version = BuildInfo.version
     /// Checks new plugin files in a child process before mapping them (nil: map directly).
     public var pluginProbe: PluginProbe?
@@ -56,6 +68,7 @@ public struct DaemonConfig: Sendable {
     /// resolves to (every address), not on how it is spelt: `127.evil.example` is not loopback.
     /// The numeric address is returned so the server binds exactly what was checked.
     public func checkBinding() throws -> String {
+        guard httpSocketPath == nil else { return "" }  // a Unix socket, private to its owner
         guard (apiToken ?? "").isEmpty else { return httpHost }
         let addresses = Self.resolve(httpHost)
         guard !addresses.isEmpty else {
@@ -109,6 +122,7 @@ public enum Daemon {
             logger.warning("state directory was readable by others; made private to its owner", metadata: ["paths": "\(tightened.joined(separator: ","))"])
         }
         Allocator.tuneForColumns()
+        if config.isolation == "process" { mkdir(config.home + "/workers", 0o700) }  // before the plugin scan: its probe manifest lives there
         let store = try OperationStore(path: config.databasePath)
         let (interrupted, resumable) = try store.markInterrupted()
         if !interrupted.isEmpty {
@@ -130,10 +144,27 @@ public enum Daemon {
             dataCache: config.dataCacheMB > 0 ? DataCache(capacityBytes: config.dataCacheMB << 20) : nil)
         operationsConfig.cancelGraceSeconds = config.cancelGraceSeconds
         operationsConfig.remote = config.remote
-        if config.role == "worker" { operationsConfig.blobs = try BlobStore(directory: config.home + "/blobs") }
+        var pool: ChildPool?
+        if config.isolation == "process" {
+            let token = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+            let base = config.home + "/workers"
+            let launch = ChildPool.Launch(executable: config.executablePath, base: base, count: config.maxConcurrent,
+                                          arguments: config.workerArguments, token: token)
+            let p = try ChildPool(launch: launch, directory: WorkerDirectory(config: try ChildPool.remoteConfig(base: base, token: token)), logger: logger)
+            await p.start()
+            let ready = await p.directory.waitReady(config.maxConcurrent, timeout: 20)
+            logger.info("worker processes ready", metadata: ["ready": "\(ready)", "of": "\(config.maxConcurrent)", "base": "\(base)"])
+            operationsConfig.isolation = p
+            pool = p
+        }
+        if config.role == "worker" { operationsConfig.blobs = try BlobStore(directory: config.blobsDirectory ?? config.home + "/blobs") }
         let manager = OperationManager(store: store, config: operationsConfig, logger: logger)
         for sweep in resumable { await manager.resume(sweep) }
         var service = ApiService(manager: manager, strategiesDirectory: config.strategiesDirectory, version: config.version)
+        let recycle: @Sendable (PluginHost.ReloadReport) -> Void = { [pool] report in
+            if let pool, !report.loaded.isEmpty { Task { await pool.recycle() } }
+        }
+        service.afterReload = recycle
         service.role = config.role
         service.advertisedURL = config.advertiseURL ?? "http://\(bindHost.contains(":") ? "[\(bindHost)]" : bindHost):\(config.httpPort)"
         let metrics = DaemonMetrics()
@@ -150,11 +181,15 @@ public enum Daemon {
             shutdown: { trigger.fire() })
 
         let http = HTTPServer.makeApplication(service: service, metrics: metrics, host: bindHost, port: config.httpPort,
-                                              token: config.apiToken, workerToken: config.workerToken, logger: logger)
+                                              token: config.apiToken, workerToken: config.workerToken, socketPath: config.httpSocketPath, logger: logger)
         let socket = ControlSocketService(path: config.socketPath, service: service, control: control, logger: logger)
         let operations = OperationsService(manager: manager, logger: logger)
         var services: [any Service] = [http, socket, operations]
-        if let interval = config.watchPlugins { services.append(PluginWatchService(plugins: plugins, interval: interval, logger: logger)) }
+        if let interval = config.watchPlugins {
+            services.append(PluginWatchService(plugins: plugins, interval: interval, logger: logger, afterReload: recycle))
+        }
+        if let pool { services.append(WorkerPoolService(pool: pool)) }
+        if let parent = config.parentPID { services.append(ParentWatchService(parent: parent, trigger: trigger, logger: logger)) }
         if config.role == "worker", let server = config.serverURL {
             services.append(HeartbeatService(serverURL: server, token: config.workerToken, interval: config.heartbeatSeconds, service: service, logger: logger))
         }

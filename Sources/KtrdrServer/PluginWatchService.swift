@@ -10,12 +10,14 @@ struct PluginWatchService: Service {
     let plugins: PluginHost
     let interval: Double
     let logger: Logger
+    var afterReload: (@Sendable (PluginHost.ReloadReport) -> Void)?
 
     func run() async throws {
         logger.info("watching plugins directory", metadata: ["directory": "\(plugins.directory)", "interval_s": "\(interval)"])
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             try? await Task.sleep(nanoseconds: UInt64(interval * 1e9))
             let report = plugins.reload()
+            afterReload?(report)
             for p in report.loaded {
                 logger.notice("plugin reloaded by the watch", metadata: ["name": "\(p.name)", "version": "\(p.version)", "generation": "\(p.generation)"])
             }

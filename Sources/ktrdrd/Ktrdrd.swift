@@ -63,8 +63,16 @@ struct Ktrdrd: AsyncParsableCommand {
     var advertiseUrl: String?
     @Option(help: "A worker: seconds between heartbeats to --server.")
     var heartbeat = 2.0
+    @Option(help: "Run backtests in supervised worker processes of this daemon (process: a crashing plugin ends one operation, not the daemon) or on its own threads (none).")
+    var isolation = ProcessInfo.processInfo.environment["KTRDR_ISOLATION"] ?? "none"
+    @Option(help: "A worker: where data files sent by servers are kept (default: <home>/blobs).")
+    var blobsDir: String?
     @Option(help: .hidden)
     var probePlugin: String?
+    @Option(help: .hidden)
+    var childOf: Int32?
+    @Option(help: .hidden)
+    var pluginManifest: String?
 
     func run() async throws {
         // The child side of a plugin probe (PluginProbe): check one file, report, exit.
@@ -80,7 +88,11 @@ struct Ktrdrd: AsyncParsableCommand {
         var config = DaemonConfig(home: home ?? KtrdrDefaults.home)
         guard role == "server" || role == "worker" else { throw ValidationError("--role must be server or worker, got '\(role)'") }
         config.role = role
-        let parts = http.split(separator: ":", omittingEmptySubsequences: false)
+        umask(0o077)  // state, sockets and results private to their owner
+        if http.hasPrefix("unix:/") {
+            config.httpSocketPath = String(http.dropFirst(5))
+        }
+        let parts = http.hasPrefix("unix:/") ? ["127.0.0.1", "0"] : http.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         guard parts.count >= 2, let port = Int(parts.last!), (0...65535).contains(port) else {
             throw ValidationError("--http must be host:port, got '\(http)'")
         }
@@ -96,7 +108,17 @@ struct Ktrdrd: AsyncParsableCommand {
         config.modelsDirectory = (modelsDir as NSString).standardizingPath
         config.pluginsDirectory = ((pluginsDir ?? KtrdrDefaults.pluginsDirectory) as NSString).standardizingPath
         config.modelThreads = max(1, modelThreads)
-        config.pluginProbe = PluginProbe(executable: KtrdrDefaults.executablePath)
+        // A daemon's own worker processes load what their parent already probed.
+        let manifest = pluginManifest ?? (isolation == "process" ? (home ?? KtrdrDefaults.home) + "/workers/probed.json" : nil)
+        config.pluginProbe = PluginProbe(executable: KtrdrDefaults.executablePath, manifest: manifest)
+        config.parentPID = childOf
+        config.blobsDirectory = blobsDir.map { ($0 as NSString).standardizingPath }
+        guard isolation == "none" || isolation == "process" else { throw ValidationError("--isolation must be process or none, got '\(isolation)'") }
+        config.isolation = role == "server" && childOf == nil ? isolation : "none"
+        config.executablePath = KtrdrDefaults.executablePath
+        config.workerArguments = ["--data-dir", config.dataDirectory, "--strategies-dir", config.strategiesDirectory, "--models-dir", config.modelsDirectory,
+                                  "--plugins-dir", config.pluginsDirectory, "--data-cache-mb", "\(max(0, dataCacheMb))", "--log-level", "warning",
+                                  "--model-threads", "\(max(1, modelThreads))"] + (manifest.map { ["--plugin-manifest", $0] } ?? [])
         if let watchPlugins {
             guard watchPlugins >= 0.1 else { throw ValidationError("--watch-plugins must be at least 0.1 seconds, got \(watchPlugins)") }
             config.watchPlugins = watchPlugins

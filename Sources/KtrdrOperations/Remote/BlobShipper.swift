@@ -14,9 +14,26 @@ struct BlobShipper {
 
     func ensure(_ path: String, sha: String, on url: String, info: WorkerInfo, for id: String) async throws(ClientError) {
         if info.blobs.contains(sha) { return }
+        if let local = config.localBlobs { return try copy(path, sha: sha, into: local) }
         let client = try directory.client(url, timeout: .seconds(max(10, config.deadlineSeconds)))
         if try await !client.hasBlob(sha) { try await ship(path, sha: sha, to: url, id: id) }
         await directory.noteBlob(url, sha)
+    }
+
+    /// Local worker processes share a blob store: the file is copied in once (checked as an upload).
+    private func copy(_ path: String, sha: String, into blobs: BlobStore) throws(ClientError) {
+        if blobs.has(sha) { return }
+        guard let bytes = FileManager.default.contents(atPath: path) else {
+            throw ClientError(code: "data_not_found", message: "data file \(path) could not be read")
+        }
+        do throws(KtrdrError) {
+            let writer = try blobs.writer(sha)
+            let failure: KtrdrError? = bytes.withUnsafeBytes { raw in
+                do throws(KtrdrError) { try writer.append(raw); return nil } catch { return error }
+            }
+            if let failure { writer.abort(); throw failure }
+            try writer.finish()
+        } catch { throw ClientError(code: error.code, message: error.description) }
     }
 
     private func ship(_ path: String, sha: String, to url: String, id: String) async throws(ClientError) {

@@ -61,7 +61,7 @@ struct RemoteExecutor: OperationExecutor {
             case let .completed(record):
                 return try await fetchResult(id, current, record)
             case let .failed(error):
-                throw .remote(code: error.code, message: "on worker \(current.workerUrl): \(error.message)")
+                throw .remote(code: error.code, message: error.code == "plugin_crashed" ? error.message : "on worker \(current.workerUrl): \(error.message)")
             case .cancelled:
                 throw .cancelled
             case let .lost(why):
@@ -88,9 +88,19 @@ struct RemoteExecutor: OperationExecutor {
         let plugin = (job.strategy as? PluginStrategy).map { PluginRef(name: $0.plugin.descriptor.name, version: $0.plugin.descriptor.version) }
         let sha = try config.digests.sha256(spec.dataPath)
         var tried = excluding
+        let local = config.localBlobs != nil
+        let waitUntil = Date(timeIntervalSinceNow: 10)
         while true {
             if token.isCancelled { throw .cancelled }
-            let (url, info) = try await directory.choose(plugin: plugin, excluding: tried)
+            let picked: (url: String, info: WorkerInfo)
+            do throws(KtrdrError) { picked = try await directory.choose(plugin: plugin, excluding: tried) } catch {
+                // Local worker processes come back within a fraction of a second: wait for one.
+                guard local, error.code == "no_worker", Date() < waitUntil else { throw error }
+                tried = excluding
+                try? await Task.sleep(for: .milliseconds(20))
+                continue
+            }
+            let (url, info) = picked
             let lease = UUID().uuidString.lowercased()
             var run = job.startRequest
             run.mode = nil
@@ -100,10 +110,10 @@ struct RemoteExecutor: OperationExecutor {
                 let client = try directory.client(url, timeout: .seconds(max(2, config.deadlineSeconds)))
                 try await shipper.ensure(spec.dataPath, sha: sha, on: url, info: info, for: id)
                 let started = try await client.dispatch(request)
-                let assignment = RemoteAssignment(workerUrl: url, remoteOperationId: started.operationId, attempt: attempt, lease: lease)
+                let assignment = RemoteAssignment(workerUrl: url, remoteOperationId: started.operationId, attempt: attempt, lease: lease, workerInstance: info.instance)
                 await assigned(id, assignment)
                 logger.info("remote operation registered", metadata: ["operation_id": "\(id)", "worker": "\(url)", "remote_operation_id": "\(started.operationId)",
-                                                                        "attempt": "\(attempt)", "mode": "remote"])
+                                                                        "attempt": "\(attempt)", "mode": "\(url.hasPrefix("unix:") ? "process" : "remote")"])
                 return assignment
             } catch {
                 await directory.assigned(url, -1)
@@ -144,6 +154,10 @@ struct RemoteExecutor: OperationExecutor {
                     continue
                 }
             } catch {
+                // A local worker process that died: its plugin crashed (or was killed); no retry.
+                if let instance = a.workerInstance, let how = await directory.death(instance: instance) {
+                    return .failed(OperationError(code: "plugin_crashed", message: "its worker process ended with \(how) (the daemon and its other operations are unaffected)"))
+                }
                 if error.status == 404 { return .lost("the worker no longer knows operation \(a.remoteOperationId) (restarted with other state?)") }
                 if error.status == 409 { return .lost(error.message) }
                 if Date().timeIntervalSince(lastAnswer) > config.deadlineSeconds {

@@ -22,6 +22,8 @@ public struct RemoteConfig: Sendable {
     public var registrationTTL: Double = 10
     /// SHA-256 of the data files shipped, remembered per file identity.
     public let digests = DataDigests()
+    /// Workers on this machine sharing one blob store: data files are copied in, not sent.
+    public var localBlobs: BlobStore?
 
     public init(workers: [String], remoteByDefault: Bool, token: String?) {
         self.workers = workers
@@ -45,6 +47,10 @@ public actor WorkerDirectory {
 
     let config: RemoteConfig
     private var entries: [String: Entry] = [:]
+    /// Local worker processes that ended, by pid: how (signal or status).
+    private var deaths: [Int32: String] = [:]
+    /// Workers that take no new work (an old plugin generation's processes).
+    private var draining: Set<String> = []
 
     public init(config: RemoteConfig) {
         self.config = config
@@ -67,6 +73,58 @@ public actor WorkerDirectory {
         entries[info.url] = e
     }
 
+    /// A local worker process ended: its operations fail with this description.
+    public func noteDeath(pid: Int32, _ description: String) {
+        deaths[pid] = description
+        for (url, e) in entries where e.info?.instance.hasPrefix("\(pid)-") == true {
+            entries[url]?.lastError = "ended: \(description)"
+            entries[url]?.info = nil
+        }
+    }
+
+    /// How the process of `instance` (`pid-start`) ended, if it did.
+    func death(instance: String) -> String? {
+        guard let pid = Int32(instance.split(separator: "-").first ?? "") else { return nil }
+        return deaths[pid]
+    }
+
+    /// Adds a worker known by configuration (a local worker process started later).
+    public func add(_ url: String) { if entries[url] == nil { entries[url] = Entry(source: "static") } }
+
+    /// Takes no new work; `idle` tells when its last assignment is done.
+    public func drain(_ url: String) { draining.insert(url) }
+
+    public func remove(_ url: String) {
+        entries[url] = nil
+        draining.remove(url)
+    }
+
+    /// Draining workers with nothing assigned.
+    public func drained() -> [String] { draining.filter { (entries[$0]?.assigned ?? 0) == 0 }.sorted() }
+
+    /// Waits until `count` workers take work (local worker processes starting), up to `timeout` s.
+    public func waitReady(_ count: Int, timeout: Double) async -> Int {
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        while Date() < deadline {
+            await refresh()
+            if readyCount() >= count { break }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return readyCount()
+    }
+
+    /// Healthy workers that take work, asked again where the last answer is stale.
+    public func ready() async -> Int {
+        await refresh()
+        return readyCount()
+    }
+
+    /// Healthy workers that take work.
+    func readyCount() -> Int {
+        let now = Date()
+        return entries.filter { !draining.contains($0.key) && healthy($0.value, now: now) && $0.value.info != nil }.count
+    }
+
     /// Forgets registered workers silent past the TTL; returns their URLs.
     public func prune(now: Date = Date()) -> [String] {
         let gone = entries.filter { $0.value.source == "registered" && now.timeIntervalSince($0.value.lastSeen ?? .distantPast) > config.registrationTTL }.map(\.key)
@@ -82,7 +140,10 @@ public actor WorkerDirectory {
     /// Asks each static worker for its health when the last answer is older than a second.
     private func refresh() async {
         let now = Date()
-        let stale = entries.filter { $0.value.source == "static" && now.timeIntervalSince($0.value.checkedAt ?? .distantPast) > 1 }.map(\.key)
+        // Local processes are asked more often: a restarted one is used within a fraction of a second.
+        let stale = entries.filter { e in
+            e.value.source == "static" && now.timeIntervalSince(e.value.checkedAt ?? .distantPast) > (e.key.hasPrefix("unix:") && e.value.info == nil ? 0.05 : 1)
+        }.map(\.key)
         await withTaskGroup(of: (String, Result<WorkerInfo, ClientError>).self) { group in
             for url in stale {
                 guard let c = try? client(url, timeout: .seconds(1)) else { continue }
@@ -112,7 +173,7 @@ public actor WorkerDirectory {
     func choose(plugin: PluginRef?, excluding: Set<String>) async throws(KtrdrError) -> (url: String, info: WorkerInfo) {
         await refresh()
         let now = Date()
-        let up = entries.filter { !excluding.contains($0.key) && healthy($0.value, now: now) && $0.value.info != nil }
+        let up = entries.filter { !excluding.contains($0.key) && !draining.contains($0.key) && healthy($0.value, now: now) && $0.value.info != nil }
         guard !up.isEmpty else {
             let known = entries.map { "\($0.key) (\($0.value.lastError ?? "no heartbeat"))" }.sorted()
             throw .remote(code: "no_worker", message: "no healthy worker to run on\(excluding.isEmpty ? "" : " (lost by this operation: \(excluding.sorted().joined(separator: ", ")))"); known: \(known.isEmpty ? "none" : known.joined(separator: "; "))")

@@ -99,14 +99,15 @@ extension OperationManager {
 /// mirrored progress is older than `maxAge` (a short cache over the background polling).
 extension OperationManager {
     public nonisolated func refreshRemote(_ id: String, maxAge: Double = 0.02) async {
-        guard let workers, let (a, bridge) = await remoteTarget(id), bridge.mirrorAge > maxAge,
+        guard let (a, bridge) = await remoteTarget(id), bridge.mirrorAge > maxAge,
+              let workers = a.workerUrl.hasPrefix("unix:") ? config.isolation?.directory : workers,
               let client = try? workers.client(a.workerUrl, timeout: .milliseconds(500)),
               let record = try? await client.operation(a.remoteOperationId, lease: a.lease) else { return }
         bridge.mirror(record.progress)
     }
 
     func remoteTarget(_ id: String) -> (RemoteAssignment, ProgressBridge)? {
-        guard let op = live[id], op.isRemote, op.record.status == .running, let m = Optional(op.record.metadata),
+        guard let op = live[id], op.record.status == .running, let m = Optional(op.record.metadata),
               let url = m.workerUrl, let rid = m.remoteOperationId, let lease = m.remoteLease else { return nil }
         return (RemoteAssignment(workerUrl: url, remoteOperationId: rid, attempt: m.attempt ?? 1, lease: lease), op.bridge)
     }

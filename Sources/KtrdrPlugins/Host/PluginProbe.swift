@@ -13,15 +13,40 @@ public struct PluginProbe: Sendable {
     public let arguments: [String]
     /// Seconds before a probe that has not answered is killed and its file refused.
     public let timeout: Double
+    /// Files already probed, by SHA-256 (a JSON object in the daemon's private state): a
+    /// daemon's worker processes load what it probed without probing again.
+    public let manifest: String?
 
-    public init(executable: String, arguments: [String] = ["--probe-plugin"], timeout: Double = 20) {
+    public init(executable: String, arguments: [String] = ["--probe-plugin"], timeout: Double = 20, manifest: String? = nil) {
         self.executable = executable
         self.arguments = arguments
         self.timeout = timeout
+        self.manifest = manifest
+    }
+
+    /// The descriptor of a file probed before (same bytes), or the probe's answer now.
+    func run(_ path: String) -> Result<PluginDescriptor, PluginRefusal> {
+        guard let manifest, let sha = try? Checksum.sha256(file: path) else { return probe(path) }
+        if let known = Self.read(manifest)[sha] { return .success(known) }
+        let result = probe(path)
+        if case let .success(descriptor) = result {
+            var all = Self.read(manifest)
+            all[sha] = descriptor
+            if let data = try? JSONEncoder().encode(all) {
+                let tmp = manifest + ".tmp-\(getpid())"
+                if FileManager.default.createFile(atPath: tmp, contents: data, attributes: [.posixPermissions: 0o600]) { rename(tmp, manifest) }
+            }
+        }
+        return result
+    }
+
+    private static func read(_ manifest: String) -> [String: PluginDescriptor] {
+        guard let data = FileManager.default.contents(atPath: manifest) else { return [:] }
+        return (try? JSONDecoder().decode([String: PluginDescriptor].self, from: data)) ?? [:]
     }
 
     /// Runs the probe on `path` and returns the descriptor the child read, or why it was refused.
-    func run(_ path: String) -> Result<PluginDescriptor, PluginRefusal> {
+    private func probe(_ path: String) -> Result<PluginDescriptor, PluginRefusal> {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments + [path]

@@ -14,7 +14,7 @@ public enum HTTPServer {
     /// `token` guards every route but /health (on a worker: the worker token); `workerToken`
     /// is what a server requires of workers registering.
     public static func makeApplication(service: ApiService, metrics: DaemonMetrics, host: String, port: Int, token: String?,
-                                       workerToken: String? = nil, logger: Logger) -> some ApplicationProtocol {
+                                       workerToken: String? = nil, socketPath: String? = nil, logger: Logger) -> some ApplicationProtocol {
         let router = Router()
         router.add(middleware: TimingMiddleware(metrics: metrics))
         router.add(middleware: RouteFallbackMiddleware())
@@ -99,7 +99,8 @@ public enum HTTPServer {
         api.post("plugins/reload") { _, _ in json(Envelope(data: service.reloadPlugins())) }
         WorkerRoutes.add(to: api, service: service, workerToken: workerToken)
 
-        return Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "ktrdrd"),
+        let address: BindAddress = socketPath.map { .unixDomainSocket(path: $0) } ?? .hostname(host, port: port)
+        return Application(router: router, configuration: .init(address: address, serverName: "ktrdrd"),
                            logger: logger)
     }
 

@@ -3,6 +3,7 @@ import KtrdrClient
 import KtrdrOperations
 import Logging
 import ServiceLifecycle
+import Foundation
 
 /// A worker started with `--server URL`: registers itself and heartbeats every `interval`
 /// seconds, so a cluster only has to start worker processes (pods) for the server to use them.
@@ -53,6 +54,42 @@ struct WorkerPruneService: Service {
             while !Task.isCancelled {
                 try await Task.sleep(for: .seconds(1))
                 for url in await workers.prune() { logger.warning("worker forgotten: no heartbeat", metadata: ["worker": "\(url)"]) }
+            }
+        }
+    }
+}
+
+/// Isolation `process`: stops drained worker processes of old plugin generations, and all of
+/// them at shutdown.
+struct WorkerPoolService: Service {
+    let pool: ChildPool
+
+    func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try await Task.sleep(for: .milliseconds(500))
+                await pool.reap()
+            }
+        }
+        pool.stop()
+    }
+}
+
+/// A daemon's worker process: shuts down when the daemon that started it is gone.
+struct ParentWatchService: Service {
+    let parent: Int32
+    let trigger: ShutdownTrigger
+    let logger: Logger
+
+    func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try await Task.sleep(for: .milliseconds(250))
+                if getppid() != parent {
+                    logger.warning("parent daemon gone; stopping", metadata: ["parent": "\(parent)"])
+                    trigger.fire()
+                    return
+                }
             }
         }
     }
