@@ -129,6 +129,16 @@ struct RemoteExecutor: OperationExecutor {
 
     /// Reads the attempt until it ends or is lost; sends the cancel once when asked.
     private func follow(_ id: String, _ a: RemoteAssignment, bridge: ProgressBridge, token: CancellationToken) async -> Ending {
+        let ending = await poll(id, a, bridge: bridge, token: token)
+        // A local worker process that died (and may already answer again as a new process on
+        // the same socket): its plugin crashed, or it was killed. Not retried: it would crash again.
+        if case .lost = ending, let instance = a.workerInstance, let how = await directory.death(instance: instance) {
+            return .failed(OperationError(code: "plugin_crashed", message: "its worker process ended with \(how) (the daemon and its other operations are unaffected)"))
+        }
+        return ending
+    }
+
+    private func poll(_ id: String, _ a: RemoteAssignment, bridge: ProgressBridge, token: CancellationToken) async -> Ending {
         let pollMs = Int(config.pollSeconds * 1000)
         guard let client = try? directory.client(a.workerUrl, timeout: .milliseconds(pollMs) + .seconds(min(2, config.deadlineSeconds))) else { return .lost("bad worker URL") }
         var lastAnswer = Date()
@@ -154,10 +164,7 @@ struct RemoteExecutor: OperationExecutor {
                     continue
                 }
             } catch {
-                // A local worker process that died: its plugin crashed (or was killed); no retry.
-                if let instance = a.workerInstance, let how = await directory.death(instance: instance) {
-                    return .failed(OperationError(code: "plugin_crashed", message: "its worker process ended with \(how) (the daemon and its other operations are unaffected)"))
-                }
+                if let instance = a.workerInstance, await directory.death(instance: instance) != nil { return .lost("its process ended") }
                 if error.status == 404 { return .lost("the worker no longer knows operation \(a.remoteOperationId) (restarted with other state?)") }
                 if error.status == 409 { return .lost(error.message) }
                 if Date().timeIntervalSince(lastAnswer) > config.deadlineSeconds {

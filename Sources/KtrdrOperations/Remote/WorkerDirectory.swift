@@ -160,6 +160,9 @@ public actor WorkerDirectory {
                 e.checkedAt = Date()
                 switch result {
                 case let .success(info): e.info = info; e.lastSeen = e.checkedAt; e.lastError = nil
+                // A local process slow to answer (its machine busy) is not lost: only its death
+                // (noteDeath) or a refused connection takes it out.
+                case let .failure(error) where url.hasPrefix("unix:") && error.code == "timeout": _ = error
                 case let .failure(error): e.lastError = error.message
                 }
                 entries[url] = e
@@ -178,11 +181,15 @@ public actor WorkerDirectory {
             let known = entries.map { "\($0.key) (\($0.value.lastError ?? "no heartbeat"))" }.sorted()
             throw .remote(code: "no_worker", message: "no healthy worker to run on\(excluding.isEmpty ? "" : " (lost by this operation: \(excluding.sorted().joined(separator: ", ")))"); known: \(known.isEmpty ? "none" : known.joined(separator: "; "))")
         }
-        let matching = up.filter { e in plugin.map { e.value.info!.plugins.contains($0) } ?? true }
-        if matching.isEmpty, let plugin {
+        // Local processes run one operation each: a busy one is never queued on.
+        let matching = up.filter { e in
+            (plugin.map { e.value.info!.plugins.contains($0) } ?? true) && !(e.key.hasPrefix("unix:") && e.value.assigned >= e.value.info!.capacity)
+        }
+        if matching.isEmpty, let plugin, !up.contains(where: { $0.key.hasPrefix("unix:") }) {
             let offered = up.map { "\($0.key): \($0.value.info!.plugins.filter { $0.name == plugin.name }.map(\.version).joined(separator: ", "))" }.sorted()
             throw .remote(code: "plugin_mismatch", message: "no worker runs plugin \(plugin.name) \(plugin.version) (workers have: \(offered.joined(separator: "; ")))")
         }
+        guard !matching.isEmpty else { throw .remote(code: "no_worker", message: "every worker process is busy or starting") }
         let best = matching.min { a, b in
             let la = Double(a.value.assigned) / Double(max(1, a.value.info!.capacity)), lb = Double(b.value.assigned) / Double(max(1, b.value.info!.capacity))
             return la != lb ? la < lb : a.key < b.key
