@@ -131,9 +131,13 @@ public struct AsyncDaemonClient: Sendable {
             if body != nil { headers.add(name: "Content-Type", value: contentType) }
             for (name, value) in extra { headers.add(name: name, value: value) }
             if let token { headers.add(name: "Authorization", value: "Bearer \(token)") }
-            try await outbound.write(.head(HTTPRequestHead(version: .http1_1, method: method, uri: basePath + path, headers: headers)))
-            if let body { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
-            try await outbound.write(.end(nil))
+            var parts: [HTTPClientRequestPart] = [.head(HTTPRequestHead(version: .http1_1, method: method, uri: basePath + path, headers: headers))]
+            if let body { parts.append(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
+            parts.append(.end(nil))
+            // One write, one flush. A server may answer (and, as asked, close) before the end of
+            // the request is written: the answer counts, the failed write does not.
+            var writeError: (any Error)?
+            do { try await outbound.write(contentsOf: parts) } catch { writeError = error }
             var status = 0
             var received = [UInt8]()
             for try await part in inbound {
@@ -143,6 +147,7 @@ public struct AsyncDaemonClient: Sendable {
                 case .end: return (status, received)
                 }
             }
+            if let writeError { throw writeError }
             throw ClientError(code: "connection_closed", message: "\(host):\(port) closed the connection before the end of the response")
         }
     }

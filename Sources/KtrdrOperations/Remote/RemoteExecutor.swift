@@ -31,7 +31,11 @@ struct RemoteExecutor: OperationExecutor {
 
     func launch(_ id: String, _ work: OperationWork, bridge: ProgressBridge, token: CancellationToken, pace: Double?,
                 done: @escaping @Sendable (ExecutionReport) -> Void) {
+        // The plugin generation it runs on is in use until it ends (plugins list, hot reload).
+        let plugin: LoadedPlugin? = if case let .backtest(job) = work { (job.strategy as? PluginStrategy)?.plugin } else { nil }
+        plugin?.acquire(id)
         Task {
+            defer { plugin?.release(id) }
             let outcome: Result<OperationOutcome, KtrdrError>
             do throws(KtrdrError) {
                 outcome = .success(try await run(id, work, bridge: bridge, token: token))
