@@ -27,11 +27,11 @@ final class WorkerDirectoryTests: XCTestCase {
         do {
             _ = try await directory.choose(plugin: PluginRef(name: "sma_crossover", version: "3.0.0"), excluding: [])
             XCTFail("expected plugin_mismatch")
-        } catch let error as KtrdrError { XCTAssertEqual(error.code, "plugin_mismatch"); XCTAssertTrue(error.description.contains("2.0.0"), error.description) }
+        } catch { XCTAssertEqual(error.code, "plugin_mismatch"); XCTAssertTrue(error.description.contains("2.0.0"), error.description) }
         do {
             _ = try await directory.choose(plugin: sma, excluding: ["http://a:1", "http://b:1"])
             XCTFail("expected plugin_mismatch: c is left but runs 2.0.0")
-        } catch let error as KtrdrError { XCTAssertEqual(error.code, "plugin_mismatch") }
+        } catch { XCTAssertEqual(error.code, "plugin_mismatch") }
         let forgotten = await directory.prune(now: Date(timeIntervalSinceNow: 61))
         XCTAssertEqual(forgotten, ["http://a:1", "http://b:1", "http://c:1"])
     }
