@@ -41,6 +41,11 @@ def _wait(pred, timeout, what):
     raise CheckFailed(f"timed out after {timeout}s waiting for {what}")
 
 
+def _dispatched(d, op):
+    """The remote operation id once the server has dispatched `op`."""
+    return _wait(lambda: (d.operation(op) or {}).get("metadata", {}).get("remote_operation_id"), 20, "dispatch")
+
+
 def _results_digest(d, op):
     status, body = d.curl("GET", f"/api/v1/operations/{op}/results")
     d.check(f"results of {op} readable", status == 200, "200", f"{status} {str(body)[:300]}")
@@ -115,7 +120,7 @@ def b3_3(d):
         w.start()
         start_server(d, [w])
         op = d.start_backtest(**LONG, mode="remote")
-        rid = _wait(lambda: (d.operation(op) or {}).get("metadata", {}).get("remote_operation_id"), 20, "dispatch")
+        rid = _dispatched(d, op)
         gaps, reads, seen = [], [], []
         while True:
             before = w.operation(rid)["progress"]["percentage"]
@@ -151,7 +156,7 @@ def b3_4(d):
         w.start()
         start_server(d, [w])
         op = d.start_backtest(**LONG, mode="remote")
-        rid = _wait(lambda: (d.operation(op) or {}).get("metadata", {}).get("remote_operation_id"), 20, "dispatch")
+        rid = _dispatched(d, op)
         _wait(lambda: w.operation(rid)["progress"]["percentage"] > 5, 20, "progress on the worker")
         t0 = time.perf_counter()
         status, body = d.curl("DELETE", f"/api/v1/operations/{op}")
@@ -184,7 +189,7 @@ def rw1(d):
                 and r["metadata"]["worker_url"] == other.url, f"completed on {other.url}, attempt 2", r["metadata"])
         d.check("the server logged the lost worker", "worker lost" in d.log(), "worker lost", d.log_tail(5))
         op2 = d.start_backtest(**LONG, mode="remote")
-        _wait(lambda: (d.operation(op2) or {}).get("metadata", {}).get("remote_operation_id"), 20, "dispatch")
+        _dispatched(d, op2)
         time.sleep(0.5)
         other.kill9()
         t1 = time.time()
@@ -238,7 +243,7 @@ def rw3(d):
         w.start()
         start_server(d, [w])
         op = d.start_backtest(**LONG, mode="remote")
-        rid = _wait(lambda: (d.operation(op) or {}).get("metadata", {}).get("remote_operation_id"), 20, "dispatch")
+        rid = _dispatched(d, op)
         time.sleep(0.5)
         d.kill9()
         start_server(d, [w])

@@ -76,7 +76,7 @@ public actor OperationManager {
     public nonisolated let config: OperationsConfig
     let logger: Logger
     private let executor: any OperationExecutor
-    private var remoteExecutor: (any OperationExecutor)?
+    var remoteExecutor: (any OperationExecutor)?
     /// Runs backtests in the pool's worker processes (isolation `process`).
     private var isolatedExecutor: (any OperationExecutor)?
     /// The workers this server hands backtests to (nil: none configured).
@@ -117,17 +117,6 @@ public actor OperationManager {
         manager.value = self
     }
 
-    /// Records where a remote attempt runs, durably, before it is followed.
-    func assigned(_ id: String, _ a: RemoteAssignment) async {
-        guard var op = live[id] else { return }
-        op.record.metadata.workerUrl = a.workerUrl
-        op.record.metadata.remoteOperationId = a.remoteOperationId
-        op.record.metadata.attempt = a.attempt
-        op.record.metadata.remoteLease = a.lease
-        live[id] = op
-        persist(op.record)
-    }
-
     // MARK: Start
 
     /// Validates synchronously (off the actor: loading data can take a while), then creates
@@ -136,6 +125,9 @@ public actor OperationManager {
         let config = self.config
         let job = try await Self.validated { () throws(KtrdrError) in try Self.prepare(p, config: config) }
         var metadata = OperationMetadata(parameters: p, mode: try mode(of: p))
+        if metadata.mode == "remote", (job.strategy as? PluginStrategy)?.model != nil {
+            throw ApiError(status: 400, code: "invalid_request", message: "mode 'remote': \(p.strategyName) runs a trained model, and model files are not shipped to workers yet; use mode 'local'")
+        }
         metadata.bars = job.prepared?.tradedBars
         metadata.warmupBars = job.prepared?.first
         metadata.dataFile = job.spec.dataPath
@@ -147,18 +139,6 @@ public actor OperationManager {
                                         modelPath: s.model?.directory, modelVersion: s.model?.metadata.version)
         }
         return try await create(.backtesting, metadata: metadata, items: job.prepared?.tradedBars ?? 0, work: .backtest(job))
-    }
-
-    /// `local` or `remote`: the request's, else the configured default.
-    nonisolated func mode(of p: StartRequest) throws(ApiError) -> String {
-        let mode = p.mode ?? (config.remote?.remoteByDefault == true ? "remote" : "local")
-        guard mode == "local" || config.remote != nil else {
-            throw ApiError(status: 400, code: "invalid_request", message: "mode 'remote': this server has no workers (set REMOTE_BACKTEST_SERVICE_URL or --worker, or let workers register with --server)")
-        }
-        if mode == "remote", p.modelPath != nil {
-            throw ApiError(status: 400, code: "invalid_request", message: "mode 'remote': model strategies run locally for now (model files are not shipped to workers); use mode 'local'")
-        }
-        return mode
     }
 
     /// Validates a training request synchronously (strategy, data, model plugin), then creates
@@ -227,7 +207,7 @@ public actor OperationManager {
         pending = waiting
     }
 
-    private func launch(_ id: String, _ op: Live) {
+    func launch(_ id: String, _ op: Live) {
         let remote = op.isRemote
         if remote { remoteRunning += 1 } else { running += 1 }
         logger.info(remote ? "following remote operation" : "registered local progress bridge", metadata: ["operation_id": "\(id)", "mode": "\(op.record.metadata.mode)"])
@@ -236,26 +216,6 @@ public actor OperationManager {
         executor.launch(id, op.work, bridge: op.bridge, token: op.token, pace: op.record.metadata.parameters.paceBarsPerSecond) { [weak self] report in
             Task { await self?.finish(id, report) }
         }
-    }
-
-    /// A remote operation left running by the previous server process: followed again on its worker.
-    public func adopt(_ record: OperationRecord) {
-        let m = record.metadata
-        guard let url = m.workerUrl, let remoteId = m.remoteOperationId, let lease = m.remoteLease, remoteExecutor != nil else {
-            var r = record
-            r.status = .failed
-            r.completedAt = RecordTime.isoNow()
-            r.error = OperationError(code: "interrupted", message: remoteExecutor == nil
-                ? "the server restarted without remote workers configured while this remote operation ran on \(m.workerUrl ?? "a worker")"
-                : "the server stopped before this remote operation was dispatched")
-            persist(r)
-            return
-        }
-        let a = RemoteAssignment(workerUrl: url, remoteOperationId: remoteId, attempt: m.attempt ?? 1, lease: lease)
-        let op = Live(record: record, work: .adopted(a, record), bridge: ProgressBridge(totalBars: record.progress.itemsTotal))
-        live[record.operationId] = op
-        logger.info("remote operation re-adopted", metadata: ["operation_id": "\(record.operationId)", "worker": "\(url)", "remote_operation_id": "\(remoteId)"])
-        launch(record.operationId, op)
     }
 
     private func finish(_ id: String, _ report: ExecutionReport) {
