@@ -25,6 +25,10 @@ class Host:
         self.ns_if = f"kvw{tag}"
         self.addr = f"10.231.{n}.2"
         self.ok = False
+        # A run killed before its cleanup leaves its link with this subnet: remove it first.
+        stale = _ip("-o", "addr", "show", "to", f"10.231.{n}.0/24").stdout.split()
+        if len(stale) > 1:
+            _ip("link", "del", stale[1].split("@")[0])
         steps = [
             ["netns", "add", self.ns],
             ["link", "add", self.host_if, "type", "veth", "peer", "name", self.ns_if],
