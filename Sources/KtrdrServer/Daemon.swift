@@ -47,7 +47,7 @@ public struct DaemonConfig: Sendable {
     public var blobsDirectory: String?
     /// A local worker process of another daemon: exits when that process is gone.
     public var parentPID: Int32?
-    /// Operations in worker processes of this daemon (`process`) or on its threads (`none`).
+    /// Backtests in worker processes of this daemon (`process`) or on its threads (`none`).
     public var isolation = "none"
     /// This executable (started again as worker processes).
     public var executablePath = ""
