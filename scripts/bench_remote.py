@@ -88,7 +88,7 @@ def main():
     try:
         start(worker, f"{host.addr}:8001", ["--role", "worker"], env, netns=host.ns)
         start(worker2, f"{host2.addr}:8001", ["--role", "worker"], env, netns=host2.ns)
-        start(server, "127.0.0.1:18300", ["--worker", f"http://{host.addr}:8001", "--worker", f"http://{host2.addr}:8001"], env)
+        start(server, "127.0.0.1:18300", ["--isolation", "none", "--worker", f"http://{host.addr}:8001", "--worker", f"http://{host2.addr}:8001"], env)
         api = Api("127.0.0.1", 18300)
         job(api, mode="local")
         job(api, mode="remote")  # ships the data file, warms the worker's cache

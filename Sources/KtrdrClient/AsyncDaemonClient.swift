@@ -20,6 +20,8 @@ public struct AsyncDaemonClient: Sendable {
     let group: any EventLoopGroup
     /// Whole-call deadline.
     public var timeout: Duration = .seconds(30)
+    /// Kept-alive connections to reuse (nil: one connection per call, closed after it).
+    public var pool: ConnectionPool?
 
     public init(url: String, token: String? = nil, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) throws(ClientError) {
         if url.hasPrefix("unix:/") {  // HTTP over a Unix socket (a daemon's local worker processes)
@@ -111,6 +113,19 @@ public struct AsyncDaemonClient: Sendable {
 
     private func exchange(_ method: HTTPMethod, _ path: String, body: [UInt8]?, headers extra: [(String, String)],
                           contentType: String) async throws -> (status: Int, body: [UInt8]) {
+        if let pool {
+            var headers = HTTPHeaders()
+            headers.add(name: "Host", value: "\(host):\(port)")
+            headers.add(name: "Content-Length", value: "\(body?.count ?? 0)")
+            if body != nil { headers.add(name: "Content-Type", value: contentType) }
+            if let token { headers.add(name: "Authorization", value: "Bearer \(token)") }
+            for (name, value) in extra { headers.add(name: name, value: value) }
+            var parts: [HTTPClientRequestPart] = [.head(HTTPRequestHead(version: .http1_1, method: method, uri: basePath + path, headers: headers))]
+            if let body { parts.append(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
+            parts.append(.end(nil))
+            let r = try await pool.send(parts)
+            return (r.status, r.body)
+        }
         let bootstrap = ClientBootstrap(group: group).connectTimeout(.seconds(5))
         let initializer: @Sendable (Channel) -> EventLoopFuture<NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>> = { channel in
             channel.eventLoop.makeCompletedFuture {

@@ -321,6 +321,7 @@ public actor OperationManager {
             return op.record
         }
         op.token.cancel()
+        cancelOnWorker(op.record)
         if !op.graceTimerStarted {
             op.graceTimerStarted = true
             live[id] = op

@@ -74,3 +74,36 @@ final class AsyncClientTests: XCTestCase {
         XCTAssertThrowsError(try AsyncDaemonClient(url: "https://example.invalid")) { XCTAssertEqual(($0 as? ClientError)?.code, "bad_url") }
     }
 }
+
+/// Kept-alive connections: many calls on one connection, and a broken one replaced.
+final class ConnectionPoolTests: XCTestCase {
+    var dir = ""
+    override func setUp() { dir = TestPaths.temporaryDirectory("ktrdr-pool") }
+    override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
+
+    func testCallsReuseOneConnectionAndABrokenOneIsReplaced() async throws {
+        try await RouteTests.app(dir: dir, token: "t0k").test(.live) { client in
+            let url = "http://127.0.0.1:\(try XCTUnwrap(client.port))"
+            let pool = try ConnectionPool(url: url)
+            var api = try AsyncDaemonClient(url: url, token: "t0k")
+            api.pool = pool
+            for _ in 0..<50 {
+                let health = try await api.health()
+                XCTAssertEqual(health.status, "ok")
+            }
+            let idle = await pool.idleCount
+            XCTAssertEqual(idle, 1, "sequential calls share one connection")
+            // Errors come back with their codes on a pooled connection too, and it stays usable.
+            do {
+                _ = try await api.operation("op_backtesting_20990101_000000_deadbeef")
+                XCTFail("expected operation_not_found")
+            } catch let error as ClientError { XCTAssertEqual(error.code, "operation_not_found") }
+            async let a = api.health(), b = api.health(), c = api.health()
+            let all = try await [a, b, c]
+            XCTAssertEqual(all.map(\.status), ["ok", "ok", "ok"])
+            let afterConcurrent = await pool.idleCount
+            XCTAssertGreaterThanOrEqual(afterConcurrent, 1)
+            XCTAssertLessThanOrEqual(afterConcurrent, 3, "concurrent calls open at most one connection each")
+        }
+    }
+}

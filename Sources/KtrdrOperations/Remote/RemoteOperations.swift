@@ -47,4 +47,13 @@ extension OperationManager {
         logger.info("remote operation re-adopted", metadata: ["operation_id": "\(record.operationId)", "worker": "\(url)", "remote_operation_id": "\(remoteId)"])
         launch(record.operationId, op)
     }
+
+    /// A cancel goes to the worker at once (not at the next read of the run): the worker's
+    /// long poll then answers as soon as the run has stopped.
+    func cancelOnWorker(_ record: OperationRecord) {
+        guard let url = record.metadata.workerUrl, let rid = record.metadata.remoteOperationId,
+              let directory = url.hasPrefix("unix:") ? config.isolation?.directory : workers,
+              let client = try? directory.client(url) else { return }
+        Task { _ = try? await client.cancel(rid) }
+    }
 }

@@ -2,6 +2,7 @@ import Foundation
 import KtrdrAPI
 import KtrdrClient
 import KtrdrCore
+import Synchronization
 
 /// How a server hands backtests to workers.
 public struct RemoteConfig: Sendable {
@@ -57,11 +58,20 @@ public actor WorkerDirectory {
         for url in config.workers { entries[url] = Entry(source: "static") }
     }
 
+    /// A client for `url` on kept-alive connections (one pool per worker).
     nonisolated func client(_ url: String, timeout: Duration = .seconds(2)) throws(ClientError) -> AsyncDaemonClient {
         var c = try AsyncDaemonClient(url: url, token: config.token)
         c.timeout = timeout
+        c.pool = try pools.withLock { pools throws(ClientError) -> ConnectionPool in
+            if let p = pools[url] { return p }
+            let p = try ConnectionPool(url: url)
+            pools[url] = p
+            return p
+        }
         return c
     }
+
+    private nonisolated let pools = Mutex<[String: ConnectionPool]>([:])
 
     /// A worker's heartbeat: known (or known again) from now on.
     public func register(_ info: WorkerInfo) {
