@@ -62,6 +62,9 @@ public actor WorkerDirectory {
     nonisolated func client(_ url: String, timeout: Duration = .seconds(2)) throws(ClientError) -> AsyncDaemonClient {
         var c = try AsyncDaemonClient(url: url, token: config.token)
         c.timeout = timeout
+        // Local processes on Unix sockets: a connection costs next to nothing (measured: the
+        // pool made isolated jobs slower there); remote workers over TCP share kept-alive ones.
+        guard !url.hasPrefix("unix:") else { return c }
         c.pool = try pools.withLock { pools throws(ClientError) -> ConnectionPool in
             if let p = pools[url] { return p }
             let p = try ConnectionPool(url: url)
