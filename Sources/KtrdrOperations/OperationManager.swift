@@ -86,7 +86,7 @@ public actor OperationManager {
     var live: [String: Live] = [:]
     /// Records whose latest write the store has not confirmed yet (with that write's number).
     var unconfirmed: [String: (record: OperationRecord, write: UInt64)] = [:]
-    private var writeCounter: UInt64 = 0
+    var writeCounter: UInt64 = 0
     /// Watchers waiting for an operation to end (woken by `finish`).
     var finishWaiters: [String: [UUID: CheckedContinuation<Void, Never>]] = [:]
     private var pending: [String] = []
@@ -373,38 +373,10 @@ public actor OperationManager {
         while running > 0 || !unconfirmed.isEmpty, Date() < deadline { try? await Task.sleep(nanoseconds: 10_000_000) }
     }
 
-    // MARK: Persistence
-
-    /// Queues the record's write; until the store confirms it, reads are answered from memory.
-    /// A failed write is retried every 2 s (a full disk must not lose a terminal state).
-    func persist(_ record: OperationRecord) {
-        writeCounter += 1
-        let write = writeCounter, id = record.operationId
-        unconfirmed[id] = (record, write)
-        store.enqueueSave(record) { [weak self] error in
-            Task { await self?.confirm(id, write: write, error: error) }
-        }
-    }
-
-    private func confirm(_ id: String, write: UInt64, error: (any Error)?) {
-        guard let entry = unconfirmed[id], entry.write == write else { return }  // a newer write is queued
-        guard let error else { unconfirmed[id] = nil; return }
-        logger.error("could not persist operation; retrying in 2 s", metadata: ["operation_id": "\(id)", "error": "\(error)"])
-        Task {
-            try? await Task.sleep(nanoseconds: 2_000_000_000)
-            self.retry(id, write: write)
-        }
-    }
-
-    private func retry(_ id: String, write: UInt64) {
-        guard let entry = unconfirmed[id], entry.write == write else { return }
-        persist(live[id]?.record ?? entry.record)
-    }
-
     public func counts() -> (running: Int, pending: Int) { (running + remoteRunning, pending.count) }
 
     /// Runs blocking work on a GCD thread, not on the cooperative pool.
-    static func offPool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+    public static func offPool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
         await withCheckedContinuation { continuation in
             DispatchQueue.global(qos: .userInitiated).async { continuation.resume(returning: work()) }
         }

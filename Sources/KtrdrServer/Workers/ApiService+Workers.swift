@@ -41,7 +41,7 @@ extension ApiService {
             throw ApiError(status: 409, code: "not_completed", message: "operation \(id) is \(record.status.rawValue); it has no result")
         }
         let store = manager.store
-        let package: Result<[UInt8]?, ApiError> = await Self.offPool {
+        let package: Result<[UInt8]?, ApiError> = await OperationManager.offPool {
             do { return .success(try store.resultPackage(id)) } catch { return .failure(.storeUnavailable(error)) }
         }
         guard let bytes = try package.get() else { throw ApiError(status: 404, code: "not_found", message: "no result stored for \(id)") }
@@ -63,8 +63,4 @@ extension ApiService {
 
     /// `GET /api/v1/workers`.
     public func workers() async -> [WorkerStatus] { await manager.workers?.statuses() ?? [] }
-
-    static func offPool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
-        await withCheckedContinuation { c in DispatchQueue.global(qos: .userInitiated).async { c.resume(returning: work()) } }
-    }
 }
