@@ -146,6 +146,13 @@ struct Ktrdrd: AsyncParsableCommand {
                 throw ValidationError("worker and server URLs must be http://host:port, got '\(url)'")
             }
         }
+        // An option of the other role would be silently ignored: refuse it.
+        if role == "server", server != nil || advertiseUrl != nil {
+            throw ValidationError("--server and --advertise-url are worker options (start with --role worker); a server lists workers with --worker URL")
+        }
+        if role == "worker", !workers.isEmpty || acceptWorkers || remoteRetries != 0 {
+            throw ValidationError("--worker, --accept-workers and --remote-retries are server options; a worker finds its server with --server URL")
+        }
         let useRemote = ["true", "1", "yes"].contains((env["USE_REMOTE_BACKTEST_SERVICE"] ?? "").lowercased())
         guard workerDeadline >= 0.5 else { throw ValidationError("--worker-deadline must be at least 0.5 seconds, got \(workerDeadline)") }
         guard remoteRetries >= 0 else { throw ValidationError("--remote-retries must be >= 0, got \(remoteRetries)") }
