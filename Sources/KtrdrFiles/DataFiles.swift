@@ -18,20 +18,39 @@ extension CSVLoader {
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw .io(path: path, message: String(cString: strerror(errno))) }
         let size = Int(st.st_size)
-        // One extra NUL byte so strtod can never read past the buffer.
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size + 1, alignment: 16)
+        var parser = CSVStreamParser(fileName: name, expectedBytes: size)
+        // A small reused buffer (one extra byte for the NUL the parser may read past the end).
+        var capacity = readChunk
+        var buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity + 1)
         defer { buffer.deallocate() }
-        var got = 0
-        while got < size {
-            let n = read(fd, buffer.baseAddress! + got, min(size - got, 16 << 20))
-            if n <= 0 { throw .io(path: path, message: n == 0 ? "file shrank while reading" : String(cString: strerror(errno))) }
-            got += n
-            if let observer, !observer(.reading, got, size) { throw .cancelled }
+        var filled = 0, total = 0
+        while true {
+            if filled == capacity {  // one line longer than the buffer
+                let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity * 2 + 1)
+                bigger.update(from: buffer, count: filled)
+                buffer.deallocate()
+                buffer = bigger
+                capacity *= 2
+            }
+            let n = read(fd, buffer + filled, capacity - filled)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .io(path: path, message: String(cString: strerror(errno)))
+            }
+            filled += n
+            total += n
+            buffer[filled] = 0
+            let used = try parser.feed(UnsafeBufferPointer(start: buffer, count: filled), final: n == 0)
+            if n == 0 { break }
+            filled -= used
+            if filled > 0 { memmove(buffer, buffer + used, filled) }
+            if let observer, !observer(.reading, total, max(size, total)) { throw .cancelled }
         }
-        buffer[size] = 0
-        return try parse(UnsafeBufferPointer(start: buffer.baseAddress!.assumingMemoryBound(to: UInt8.self), count: size),
-                         fileName: name, observer: observer)
+        return parser.finish()
     }
+
+    /// Bytes read per `read(2)`: small enough to stay in L2, large enough that calls are few.
+    static let readChunk = 512 << 10
 }
 
 extension SyntheticData {

@@ -33,14 +33,18 @@ public enum CSVLoader {
 
     /// Parses bytes; `bytes[bytes.count]` must be readable and be a NUL byte.
     public static func parse(_ bytes: UnsafeBufferPointer<UInt8>, fileName: String, observer: Observer? = nil) throws(KtrdrError) -> Bars {
-        let base = bytes.baseAddress!
-        let end = bytes.count
-        var pos = 0
-        if end >= 3, base[0] == 0xEF, base[1] == 0xBB, base[2] == 0xBF { pos = 3 }  // UTF-8 BOM
-        let headerEnd = lineEnd(base, pos, end)
-        let roles = try columnRoles(header: UnsafeBufferPointer(start: base + pos, count: headerEnd - pos), fileName: fileName)
-        pos = headerEnd < end ? headerEnd + 1 : end
-        return try rows(base, from: pos, end: end, roles: roles, fileName: fileName, observer: observer)
+        var parser = CSVStreamParser(fileName: fileName, expectedBytes: bytes.count)
+        var pos = 0, step = 4 << 20
+        while true {
+            let stop = min(bytes.count, pos + step)
+            let final = stop == bytes.count
+            let used = try parser.feed(UnsafeBufferPointer(rebasing: bytes[pos..<stop]), final: final)
+            if final { break }
+            if used == 0 { step *= 2 }  // a line longer than the step
+            pos += used
+            if let observer, !observer(.parsing, pos, bytes.count) { throw .cancelled }
+        }
+        return parser.finish()
     }
 
     /// The header line (without its newline): the six required names, in any order, nothing
@@ -80,73 +84,10 @@ public enum CSVLoader {
         return timestamp(base, start, stop)
     }
 
-    private static func rows(_ base: UnsafePointer<UInt8>, from start: Int, end: Int, roles: [Int], fileName: String,
-                             observer: Observer?) throws(KtrdrError) -> Bars {
-        var pos = start
-        let estimate = max(16, (end - pos) / 40)
-        var ts = [Int64](), o = [Double](), h = [Double](), l = [Double](), c = [Double](), v = [Double]()
-        ts.reserveCapacity(estimate); o.reserveCapacity(estimate); h.reserveCapacity(estimate)
-        l.reserveCapacity(estimate); c.reserveCapacity(estimate); v.reserveCapacity(estimate)
-
-        var line = 1
-        var row = (Int64(0), 0.0, 0.0, 0.0, 0.0, 0.0)
-        let fieldCount = roles.count
-        try roles.withUnsafeBufferPointer { (roles: UnsafeBufferPointer<Int>) throws(KtrdrError) in
-            while pos < end {
-                line += 1
-                if line & 0xFFFF == 0, let observer, !observer(.parsing, pos, end) { throw .cancelled }
-                let eol = lineEnd(base, pos, end)
-                var stop = eol
-                if stop > pos, base[stop - 1] == 0x0D { stop -= 1 }  // CRLF
-                if stop == pos { pos = eol + 1; continue }  // blank line
-                var field = pos
-                for k in 0..<fieldCount {
-                    let role = roles[k]
-                    var fieldEnd = field
-                    while fieldEnd < stop, base[fieldEnd] != 0x2C { fieldEnd += 1 }
-                    if k < fieldCount - 1, fieldEnd >= stop {
-                        throw .dataInvalid(file: fileName, line: line, column: requiredColumns[roles[k + 1]],
-                                           message: "missing value: expected \(fieldCount) fields, found \(k + 1)")
-                    }
-                    if role == 0 {
-                        guard let t = timestamp(base, field, fieldEnd) else {
-                            throw .dataInvalid(file: fileName, line: line, column: "timestamp",
-                                               message: "unparsable timestamp '\(text(base, field, fieldEnd))': expected ISO-8601 UTC such as 2004-08-19T00:00:00Z or 2004-08-19")
-                        }
-                        row.0 = t
-                    } else {
-                        let value = try number(base, field, fieldEnd, role: role, fileName: fileName, line: line)
-                        switch role {
-                        case 1: row.1 = value
-                        case 2: row.2 = value
-                        case 3: row.3 = value
-                        case 4: row.4 = value
-                        default: row.5 = value
-                        }
-                    }
-                    field = fieldEnd + 1
-                }
-                if field <= stop {
-                    throw .dataInvalid(file: fileName, line: line, column: "-", message: "too many fields: expected \(fieldCount)")
-                }
-                if let last = ts.last, row.0 <= last {
-                    throw .dataInvalid(file: fileName, line: line, column: "timestamp",
-                                       message: "timestamp \(UTCTime.iso(row.0)) is not after the previous one \(UTCTime.iso(last)): timestamps must strictly increase")
-                }
-                if row.2 < row.3 {
-                    throw .dataInvalid(file: fileName, line: line, column: "high", message: "high \(row.2) is below low \(row.3)")
-                }
-                ts.append(row.0); o.append(row.1); h.append(row.2); l.append(row.3); c.append(row.4); v.append(row.5)
-                pos = eol + 1
-            }
-        }
-        return Bars(timestamps: ts, open: o, high: h, low: l, close: c, volume: v)
-    }
-
     /// `YYYY-MM-DDTHH:MM:SSZ` parsed inline (the common case); anything else goes through
     /// the general `UTCTime.parse`.
     @inline(__always)
-    private static func timestamp(_ b: UnsafePointer<UInt8>, _ start: Int, _ stop: Int) -> Int64? {
+    static func timestamp(_ b: UnsafePointer<UInt8>, _ start: Int, _ stop: Int) -> Int64? {
         let p = b + start
         if stop - start == 20, p[4] == 0x2D, p[7] == 0x2D, p[10] == 0x54, p[13] == 0x3A, p[16] == 0x3A, p[19] == 0x5A {
             @inline(__always) func d(_ i: Int) -> Int { Int(p[i] &- 48) }
@@ -169,7 +110,7 @@ public enum CSVLoader {
     private static let exactPowers: [Double] = (0...22).map { k in (0..<k).reduce(1.0) { acc, _ in acc * 10 } }
 
     @inline(__always)
-    private static func lineEnd(_ base: UnsafePointer<UInt8>, _ from: Int, _ end: Int) -> Int {
+    static func lineEnd(_ base: UnsafePointer<UInt8>, _ from: Int, _ end: Int) -> Int {
         guard from < end else { return end }
         if let p = memchr(base + from, 0x0A, end - from) {
             return UnsafeRawPointer(p).assumingMemoryBound(to: UInt8.self) - base
@@ -187,7 +128,7 @@ public enum CSVLoader {
     /// Clinger's fast path (an exact integer divided by an exact power of ten: one correctly
     /// rounded operation, so bit-identical to strtod); everything else goes to strtod.
     @inline(__always)
-    private static func number(_ base: UnsafePointer<UInt8>, _ start: Int, _ stop: Int, role: Int,
+    static func number(_ base: UnsafePointer<UInt8>, _ start: Int, _ stop: Int, role: Int,
                                fileName: String, line: Int) throws(KtrdrError) -> Double {
         var i = start
         var mantissa: UInt64 = 0
@@ -236,7 +177,7 @@ public enum CSVLoader {
         return value
     }
 
-    private static func text(_ base: UnsafePointer<UInt8>, _ start: Int, _ stop: Int) -> String {
+    static func text(_ base: UnsafePointer<UInt8>, _ start: Int, _ stop: Int) -> String {
         let shown = String(decoding: UnsafeBufferPointer(start: base + start, count: min(stop - start, 40)), as: UTF8.self)
         return stop - start > 40 ? shown + "…" : shown
     }
