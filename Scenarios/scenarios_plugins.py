@@ -157,6 +157,10 @@ def t1(d):
             and record["operation_type"] == "training" and len(record["metadata"]["epochs"]) == 100, "completed, 100 epochs",
             {k: record.get(k) for k in ("status", "operation_type")})
     new_dir = os.path.join(d.models, NEURO, "EURUSD_1h_v2")
+    with open(os.path.join(new_dir, "metadata.json")) as f:
+        trained_bars = json.load(f)["data"]["bars"]
+    d.check("the bars loaded in the operation's first phase are recorded with it", record["metadata"].get("bars") == trained_bars > 0,
+            trained_bars, record["metadata"].get("bars"))
     d.check("a new model version is written", "model v2 written" in out and os.path.exists(os.path.join(new_dir, "model.pt")), new_dir, out)
     with open(os.path.join(new_dir, "metadata.json")) as f:
         new_meta = json.load(f)

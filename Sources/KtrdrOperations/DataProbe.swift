@@ -28,6 +28,19 @@ struct DataProbe {
         return probe.facts(start: request.start, end: request.end, warmup: warmup)
     }
 
+    /// Bars between `start` and `end` (inclusive), counting at most `cap`; nil when the
+    /// probe cannot read the file cheaply.
+    static func count(path: String, start: Int64?, end: Int64?, upTo cap: Int) throws(KtrdrError) -> Int? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            if errno == ENOENT { throw .dataNotFound(path: path) }
+            throw .io(path: path, message: String(cString: strerror(errno)))
+        }
+        defer { close(fd) }
+        guard let probe = try DataProbe(fd: fd, path: path) else { return nil }
+        return probe.facts(start: start, end: end, warmup: max(0, cap - 1))?.barsInRange
+    }
+
     private init?(fd: Int32, path: String) throws(KtrdrError) {
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw .io(path: path, message: String(cString: strerror(errno))) }

@@ -102,10 +102,16 @@ struct LocalExecutor: OperationExecutor {
             } catch { outcome = .failure(error) }
         case .adopted:
             outcome = .failure(.unsupported("an adopted remote operation cannot run locally"))
-        case let .training(job):
+        case var .training(job):
             job.plugin.acquire(id)
             defer { job.plugin.release(id) }
             do throws(KtrdrError) {
+                if job.bars.isEmpty {
+                    job = try job.loaded(from: try config.load(job.dataPath) { phase, done, total in
+                        bridge.load(phase, done: done, total: total)
+                        return !token.isCancelled
+                    })
+                }
                 outcome = .success(.training(try Trainer.run(job, models: config.strategies.models) { epoch in
                     bridge.write(epoch)
                     return !token.isCancelled

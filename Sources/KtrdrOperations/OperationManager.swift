@@ -147,7 +147,7 @@ public actor OperationManager {
         let config = self.config
         let job = try await Self.validated { () throws(KtrdrError) in try Self.prepareTraining(p, config: config) }
         var metadata = OperationMetadata(parameters: p)
-        metadata.bars = job.bars.count
+        metadata.bars = job.bars.isEmpty ? nil : job.bars.count
         metadata.dataFile = job.dataPath
         metadata.plugin = PluginUse(name: job.plugin.descriptor.name, version: job.plugin.descriptor.version,
                                     generation: job.plugin.generation, file: job.plugin.file)
@@ -235,6 +235,7 @@ public actor OperationManager {
         case let .success(.training(result)):
             op.record.status = .completed
             op.record.metadata.trainingResult = result
+            op.record.metadata.bars = result.metadata.data.bars
             op.record.progress.percentage = 100
             op.record.progress.currentStep = "Completed: model v\(result.version) at \(result.modelPath)"
             logger.info("model trained", metadata: ["operation_id": "\(id)", "model": "\(result.modelPath)",

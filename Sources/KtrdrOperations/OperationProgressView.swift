@@ -15,16 +15,7 @@ extension OperationManager {
             w.currentStep = "Window \(min(job.windows.count, trials.done / perWindow + 1))/\(job.windows.count): backtest \(trials.done)/\(trials.total)"
             return w
         }
-        guard let latest = op.bridge.latest.progress else {
-            if let loading = op.bridge.loading {
-                let mb = { (n: Int) in String(format: "%.1f", Double(n) / 1_048_576) }
-                p.currentStep = "Loading data: \(loading.phase.rawValue) \(mb(loading.done)) of \(mb(loading.total)) MB"
-                p.context.phase = "loading_data"
-                p.context.bytesDone = loading.done
-                p.context.bytesTotal = loading.total
-            }
-            return p
-        }
+        guard let latest = op.bridge.latest.progress else { return loadingProgress(p, op) }
         let total = max(1, latest.barsTotal)
         p.itemsProcessed = latest.barsDone
         p.itemsTotal = latest.barsTotal
@@ -65,7 +56,7 @@ extension OperationManager {
     private func trainingProgress(_ base: OperationProgress, _ op: Live) -> OperationProgress {
         var p = base
         let epochs = op.bridge.epochs
-        guard let last = epochs.last else { return p }
+        guard let last = epochs.last else { return loadingProgress(p, op) }
         p.itemsProcessed = last.epoch
         p.itemsTotal = last.epochs
         p.percentage = (Double(last.epoch) / Double(max(1, last.epochs)) * 1000).rounded(.down) / 10
@@ -74,6 +65,18 @@ extension OperationManager {
         p.context.loss = last.loss
         p.context.trainAccuracy = last.trainAccuracy
         p.context.valAccuracy = last.valAccuracy
+        return p
+    }
+
+    /// Before the first bar or epoch: the data file's loading, if it is loading.
+    private func loadingProgress(_ base: OperationProgress, _ op: Live) -> OperationProgress {
+        guard let loading = op.bridge.loading else { return base }
+        var p = base
+        let mb = { (n: Int) in String(format: "%.1f", Double(n) / 1_048_576) }
+        p.currentStep = "Loading data: \(loading.phase.rawValue) \(mb(loading.done)) of \(mb(loading.total)) MB"
+        p.context.phase = "loading_data"
+        p.context.bytesDone = loading.done
+        p.context.bytesTotal = loading.total
         return p
     }
 }

@@ -51,16 +51,20 @@ extension OperationManager {
         return BacktestJob(spec: spec, startRequest: p, request: request, strategy: implementation, prepared: prepared)
     }
 
+    /// The training's checks; its bars are loaded by the operation (first phase) unless the
+    /// data cache holds them. The range's bar count is checked here from a probe of the file.
     static func prepareTraining(_ p: StartRequest, config: OperationsConfig) throws(KtrdrError) -> TrainingJob {
         let (strategy, _, tf, _) = try common(p, config: config)
         let (start, end) = try dates(p)
         let path = try Backtester.dataPath(symbol: p.symbol, timeframe: tf, dataDirectory: config.dataDirectory)
-        let all = try config.loadData(path)
-        let from = start.map { all.firstIndex(atOrAfter: $0) } ?? 0
-        let to = end.map { all.firstIndex(atOrAfter: $0 + 1) } ?? all.count
-        let bars = from == 0 && to == all.count ? all : all.slice(from..<max(from, to))
-        return try TrainingJob(config: strategy, symbol: p.symbol, timeframe: tf, bars: bars, dataPath: path,
-                               plugins: config.strategies.plugins)
+        let job = try TrainingJob(config: strategy, symbol: p.symbol, timeframe: tf, dataPath: path, start: start, end: end,
+                                  plugins: config.strategies.plugins)
+        if let bars = config.dataCache?.cached(path) { return try job.loaded(from: bars) }
+        if let found = try DataProbe.count(path: path, start: start, end: end, upTo: job.barsNeeded) {
+            try job.checkCount(found)
+            return job
+        }
+        return try job.loaded(from: try config.load(path))  // the parser names the defect
     }
 
     /// The names checked and the strategy loaded with the request's overrides (from `source`

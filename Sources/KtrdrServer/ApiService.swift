@@ -59,7 +59,7 @@ public struct ApiService: Sendable {
         let p: StartRequest = try decode(StartRequest.self, from: body)
         let record = try await manager.startTraining(p)
         return StartedResponse(operationId: record.operationId, status: "started",
-                               message: "training of \(p.strategyName) on \(p.symbol) \(p.timeframe) started (\(record.metadata.bars ?? 0) bars, \(record.progress.itemsTotal) epochs)",
+                               message: "training of \(p.strategyName) on \(p.symbol) \(p.timeframe) started (\(record.metadata.bars.map { "\($0) bars" } ?? "loading data"), \(record.progress.itemsTotal) epochs)",
                                symbol: p.symbol, timeframe: p.timeframe, mode: record.metadata.mode, data: record)
     }
 

@@ -25,7 +25,7 @@ struct TrainCommand: ParsableCommand {
         let connection = try daemon.connect()
         let record = try withClient { try connection.startTraining(target.parameters) }
         let id = record.operationId
-        printError("operation \(id): training \(target.strategy) on \(target.symbol) \(target.timeframe), \(Format.grouped(record.metadata.bars ?? 0)) bars, \(record.progress.itemsTotal) epochs")
+        printError("operation \(id): training \(target.strategy) on \(target.symbol) \(target.timeframe), \(record.metadata.bars.map { "\(Format.grouped($0)) bars" } ?? "loading data"), \(record.progress.itemsTotal) epochs")
         let interrupt = CancelOnInterrupt(operationId: id, daemon: daemon)
         defer { interrupt.disarm() }
         var shown = 0

@@ -11,13 +11,19 @@ public struct TrainingJob: Sendable {
     public let training: TrainingConfig
     public let symbol: String
     public let timeframe: Timeframe
-    /// The requested range (indicators warm up on its first bars).
-    public let bars: Bars
     public let dataPath: String
+    /// The requested range (epoch seconds, inclusive); nil is the file's start or end.
+    public let start: Int64?, end: Int64?
+    /// The requested range's bars once loaded (indicators warm up on its first bars).
+    public private(set) var bars = Bars()
     public let plugin: LoadedPlugin
+    /// Bars the range must hold: indicator warm-up, the model's lookback, the labels'
+    /// look-ahead and 100 rows.
+    public let barsNeeded: Int
 
-    /// Checks the strategy has `model` and `training` sections, zigzag labels, and enough bars.
-    public init(config: StrategyConfig, symbol: String, timeframe: Timeframe, bars: Bars, dataPath: String,
+    /// Checks the strategy has `model` and `training` sections, zigzag labels, and that the
+    /// model plugin exists. The bars are loaded later (`loaded(from:)`).
+    public init(config: StrategyConfig, symbol: String, timeframe: Timeframe, dataPath: String, start: Int64? = nil, end: Int64? = nil,
                 plugins: PluginHost, modelPlugin: String = "torch") throws(KtrdrError) {
         guard let model = config.model, let training = config.training else {
             throw .invalidRequest("strategy '\(config.name)' has no model and training sections: nothing to train")
@@ -25,18 +31,34 @@ public struct TrainingJob: Sendable {
         guard training.labelSource == "zigzag" else {
             throw .invalidRequest("training.labels.source '\(training.labelSource)' is not supported: expected zigzag")
         }
-        let needed = (config.indicators.map(\.lookback).max() ?? 0) + model.lookbackPeriods + training.labelLookahead + 100
-        guard bars.count >= needed else {
-            throw .insufficientData(needed: needed, found: bars.count, detail: "bars to train \(config.name) on \(symbol) \(timeframe.rawValue): warm-up, look-ahead and 100 rows")
-        }
         self.config = config
         self.model = model
         self.training = training
         self.symbol = symbol
         self.timeframe = timeframe
-        self.bars = bars
         self.dataPath = dataPath
+        self.start = start
+        self.end = end
+        self.barsNeeded = (config.indicators.map(\.lookback).max() ?? 0) + model.lookbackPeriods + training.labelLookahead + 100
         self.plugin = try plugins.plugin(named: modelPlugin, kind: .model)
+    }
+
+    /// The job with the requested range of `all` (the whole file), checked for enough bars.
+    public func loaded(from all: Bars) throws(KtrdrError) -> TrainingJob {
+        let from = start.map { all.firstIndex(atOrAfter: $0) } ?? 0
+        let to = end.map { all.firstIndex(atOrAfter: $0 + 1) } ?? all.count
+        var job = self
+        job.bars = from == 0 && to == all.count ? all : all.slice(from..<max(from, to))
+        try checkCount(job.bars.count)
+        return job
+    }
+
+    /// `insufficient_data` unless `found` bars are enough.
+    public func checkCount(_ found: Int) throws(KtrdrError) {
+        guard found >= barsNeeded else {
+            throw .insufficientData(needed: barsNeeded, found: found,
+                                    detail: "bars to train \(config.name) on \(symbol) \(timeframe.rawValue): warm-up, look-ahead and 100 rows")
+        }
     }
 }
 
