@@ -100,8 +100,9 @@ class Daemon:
         cmd = ["curl", "-s", "-o", "-", "-w", "\n%{http_code}", "-X", method, self.url + path]
         for h in headers:
             cmd += ["-H", h]
-        if getattr(self, "token", None) and not any(h.lower().startswith("authorization:") for h in headers):
-            cmd += ["-H", f"Authorization: Bearer {self.token}"]
+        token = getattr(self, "token", None) or self.home_token()
+        if token and not any(h.lower().startswith("authorization:") for h in headers):
+            cmd += ["-H", f"Authorization: Bearer {token}"]
         if body is not None or raw is not None:
             cmd += ["-H", "Content-Type: application/json", "--data-binary", "@-"]
         data = raw if raw is not None else (json.dumps(body) if body is not None else None)
@@ -111,6 +112,14 @@ class Daemon:
             return int(status), json.loads(text)
         except ValueError:
             return int(status or 0), text
+
+    def home_token(self):
+        """The token a daemon without KTRDR_API_TOKEN writes for its mutating HTTP calls."""
+        try:
+            with open(os.path.join(self.home, "run", "http-token")) as f:
+                return f.read().strip()
+        except (OSError, AttributeError):
+            return None
 
     def start_backtest(self, **params):
         status, body = self.curl("POST", "/api/v1/backtests/start", params)

@@ -76,7 +76,7 @@ def a1(d):
     routes = {("get", "/health"), ("get", "/metrics"), ("get", "/api/v1/openapi.json"), ("post", "/api/v1/backtests/start"),
               ("get", "/api/v1/operations"), ("get", "/api/v1/operations/{id}"), ("delete", "/api/v1/operations/{id}"),
               ("get", "/api/v1/operations/{id}/metrics"), ("get", "/api/v1/operations/{id}/results"), ("get", "/api/v1/strategies"),
-              ("get", "/api/v1/models"), ("get", "/api/v1/plugins")}
+              ("get", "/api/v1/models"), ("get", "/api/v1/plugins"), ("get", "/api/v1/health")}
     documented = {(m, p) for p, item in doc["paths"].items() for m in item if m in ("get", "post", "delete")}
     d.check("every route documented", routes <= documented, sorted(routes), sorted(routes - documented))
     components = doc["components"]
@@ -90,6 +90,7 @@ def a1(d):
             d.check(f"{name} validates", False, schema_ref, f"{e.message} at {list(e.absolute_path)}")
 
     s, health = d.curl("GET", "/health"); validate("GET /health", health, "#/components/schemas/Health")
+    s, wrapped = d.curl("GET", "/api/v1/health"); validate("GET /api/v1/health", wrapped, "#/components/schemas/HealthEnvelope")
     s, started = d.curl("POST", "/api/v1/backtests/start", {"strategy_name": "sma_crossover", "symbol": "GOOG", "timeframe": "1d"})
     validate("POST /backtests/start", started, "#/components/schemas/Started")
     op = started["operation_id"]
@@ -134,6 +135,28 @@ def r2(d):
 
 @scenario("S1", "Security defaults: loopback unless a token is set")
 def s1(d):
+    # The default daemon (loopback, no KTRDR_API_TOKEN): reads open, mutating calls need the
+    # token it wrote to its home, which only its owner can read.
+    token_file = os.path.join(d.home, "run", "http-token")
+    mode = os.stat(token_file).st_mode & 0o777 if os.path.exists(token_file) else None
+    d.check("without KTRDR_API_TOKEN the daemon writes a per-home token, mode 0600", mode == 0o600, "0600", mode and oct(mode))
+
+    def call(method, path, auth):
+        cmd = ["curl", "-s", "-o", "-", "-w", "\n%{http_code}", "-X", method, d.url + path] + (["-H", auth] if auth else [])
+        text, _, status = subprocess.run(cmd, capture_output=True, text=True).stdout.rpartition("\n")
+        return status, text
+    status, _ = call("GET", "/api/v1/operations", None)
+    d.check("loopback reads need no token", status == "200", "200", status)
+    status, body = call("POST", "/api/v1/plugins/reload", None)
+    d.check("a mutating call without the token is 401 in the envelope", status == "401" and '"unauthorized"' in body, "401 unauthorized", f"{status} {body[:200]}")
+    status, body = call("DELETE", "/api/v1/operations/op_backtest_20260101_000000_00000000", "Authorization: Bearer wrong")
+    d.check("a wrong token is 401 too", status == "401", "401", status)
+    status, body = call("POST", "/api/v1/plugins/reload", f"Authorization: Bearer {d.home_token()}")
+    d.check("with the home's token the call runs", status == "200", "200", f"{status} {body[:200]}")
+    env = {k: v for k, v in os.environ.items() if k != "KTRDR_API_TOKEN"}
+    p = subprocess.run([KTRDRCTL, "plugins", "reload", "--home", d.home, "--url", d.url], capture_output=True, text=True, timeout=60, env=env)
+    d.check("ktrdrctl --url reads the home's token for mutating calls", p.returncode == 0, "exit 0", f"{p.returncode}: {p.stderr[-300:]}")
+
     ktrdrd = os.path.join(os.path.dirname(KTRDRCTL), "ktrdrd")
     port = str(__import__("harness").free_port())
     env = {k: v for k, v in os.environ.items() if k != "KTRDR_API_TOKEN"}
@@ -159,6 +182,47 @@ def s1(d):
     finally:
         proc.terminate()
         proc.wait(timeout=15)
+
+
+@scenario("S2", "Operating the daemon: SIGHUP reloads plugins and reopens the log; a busy port fails at once")
+def s2(d):
+    pid = d.pid()
+    log = os.path.join(d.home, "log", "ktrdrd.log")
+    rotated = log + ".1"
+    os.rename(log, rotated)  # what logrotate does before it signals
+    os.kill(pid, signal.SIGHUP)
+    deadline = time.time() + 10
+    while time.time() < deadline and not (os.path.exists(log) and "SIGHUP" in open(log).read()):
+        time.sleep(0.05)
+    alive = subprocess.run(["kill", "-0", str(pid)]).returncode == 0
+    d.check("SIGHUP does not end the daemon", alive and d.healthy(), "alive and healthy", f"alive={alive}")
+    text = open(log).read() if os.path.exists(log) else ""
+    d.check("SIGHUP reopens the log file at its path (after a rotation)", "SIGHUP: log reopened, plugins reloaded" in text,
+            "a new ktrdrd.log with the SIGHUP line", text[-300:] or "(no new log file)")
+    mode = os.stat(log).st_mode & 0o777 if os.path.exists(log) else None
+    d.check("the reopened log is private (0600)", mode == 0o600, "0600", mode and oct(mode))
+    d.check("the rotated file is left alone", "SIGHUP" not in open(rotated).read(), "no SIGHUP line in ktrdrd.log.1", "")
+    op = d.start_backtest(strategy_name="sma_crossover", symbol="GOOG", timeframe="1d")
+    d.check("the daemon still runs backtests after SIGHUP", d.wait_status(op, ["completed", "failed"])["status"] == "completed", "completed", "")
+
+    import socket
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    holder.listen(1)
+    busy = holder.getsockname()[1]
+    try:
+        t0 = time.time()
+        p = subprocess.run([KTRDRCTL, "daemon", "start", "--home", d.home + "/busy", "--http", f"127.0.0.1:{busy}", "--data-dir", d.data,
+                            "--strategies-dir", d.strategies, "--models-dir", d.models, "--plugins-dir", d.plugins],
+                           capture_output=True, text=True, timeout=60)
+        rc, err = p.returncode, p.stderr
+        seconds = time.time() - t0
+    finally:
+        holder.close()
+    d.check("daemon start on a busy port fails, naming the port", rc != 0 and f"127.0.0.1:{busy}" in err and "port_in_use" in err,
+            f"exit != 0, port_in_use 127.0.0.1:{busy}", f"exit {rc}: {err[-400:]}")
+    d.check("and says so at once, not after the 30 s wait", seconds < 10, "< 10 s", f"{seconds:.1f} s")
+    d.figure("busy-port failure reported after", f"{seconds:.2f} s")
 
 
 @scenario("X2", "Full disk: a start that cannot be recorded is refused; nothing accepted is lost")

@@ -54,6 +54,8 @@ public struct DaemonConfig: Sendable {
     /// Options passed on to worker processes (directories, cache, log level).
     public var workerArguments: [String] = []
     public var version = BuildInfo.version
+    /// The log file `--log-file` opened (SIGHUP reopens it).
+    public var logFile: String?
     /// Checks new plugin files in a child process before mapping them (nil: map directly).
     public var pluginProbe: PluginProbe?
 
@@ -61,6 +63,9 @@ public struct DaemonConfig: Sendable {
 
     public var socketPath: String { home + "/run/ktrdrd.sock" }
     public var pidPath: String { home + "/run/ktrdrd.pid" }
+    /// Without `KTRDR_API_TOKEN`: the token this daemon made for its mutating HTTP calls
+    /// (0600, rewritten at each start; `ktrdrctl --url` reads it).
+    public var httpTokenPath: String { home + "/run/http-token" }
     public var databasePath: String { home + "/ktrdr.db" }
 
     /// Loopback unless a token protects the API.
@@ -80,6 +85,30 @@ public struct DaemonConfig: Sendable {
                            message: "refusing to listen on \(httpHost):\(httpPort) (\(addresses.joined(separator: ", "))) without KTRDR_API_TOKEN: set a token or bind to 127.0.0.1")
         }
         return first
+    }
+
+    /// Fails at once, naming the address, when another process holds the HTTP port (instead
+    /// of a daemon whose socket answers while its HTTP side never started). Binds and closes a
+    /// socket with the server's own SO_REUSEADDR, so a port in TIME_WAIT still counts as free.
+    public func checkPortFree(_ host: String) throws {
+        guard httpSocketPath == nil, httpPort != 0 else { return }
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_flags = AI_PASSIVE
+        var list: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, String(httpPort), &hints, &list) == 0, let info = list else { return }  // the server names it
+        defer { freeaddrinfo(list) }
+        let fd = socket(info.pointee.ai_family, info.pointee.ai_socktype, info.pointee.ai_protocol)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        if bind(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) != 0 || listen(fd, 1) != 0 {
+            let reason = String(cString: strerror(errno))
+            throw ApiError(status: 409, code: "port_in_use",
+                           message: "cannot listen on \(httpHost):\(httpPort): \(reason); stop what holds it or choose another --http port")
+        }
     }
 
     /// Numeric addresses `host` resolves to (getaddrinfo), in its order.
@@ -116,6 +145,7 @@ public struct DaemonConfig: Sendable {
 public enum Daemon {
     public static func run(_ config: DaemonConfig, logger: Logger) async throws {
         let bindHost = try config.checkBinding()
+        try config.checkPortFree(bindHost)
         let fm = FileManager.default
         let tightened = try StateDirectory.secure(config.home)
         if !tightened.isEmpty {
@@ -180,8 +210,15 @@ public enum Daemon {
             },
             shutdown: { trigger.fire() })
 
+        // No configured token: reads stay open on loopback, mutating calls need this home's own
+        // token, so another local user cannot start, cancel or reload anything. (HTTP on a
+        // Unix socket is private by its mode: nothing to add there.)
+        var token = config.apiToken.flatMap { $0.isEmpty ? nil : $0 }
+        let openReads = token == nil && config.httpSocketPath == nil
+        if openReads { token = try StateDirectory.writeSecret(at: config.httpTokenPath) }
         let http = HTTPServer.makeApplication(service: service, metrics: metrics, host: bindHost, port: config.httpPort,
-                                              token: config.apiToken, workerToken: config.workerToken, socketPath: config.httpSocketPath, logger: logger)
+                                              token: token, openReads: openReads, workerToken: config.workerToken,
+                                              socketPath: config.httpSocketPath, logger: logger)
         let socket = ControlSocketService(path: config.socketPath, service: service, control: control, logger: logger)
         let operations = OperationsService(manager: manager, logger: logger)
         var services: [any Service] = [http, socket, operations]
@@ -189,6 +226,7 @@ public enum Daemon {
             services.append(PluginWatchService(plugins: plugins, interval: interval, logger: logger, afterReload: recycle))
         }
         if let pool { services.append(WorkerPoolService(pool: pool)) }
+        services.append(HangupService(logFile: config.logFile, reload: { [service] in service.reloadPlugins() }, logger: logger))
         if let parent = config.parentPID { services.append(ParentWatchService(parent: parent, trigger: trigger, logger: logger)) }
         if config.role == "worker", let server = config.serverURL {
             services.append(HeartbeatService(serverURL: server, token: config.workerToken, interval: config.heartbeatSeconds, service: service, logger: logger))

@@ -39,7 +39,7 @@ struct DaemonCommand: ParsableCommand {
             guard FileManager.default.isExecutableFile(atPath: binary) else {
                 throw fail(.io(path: binary, message: "ktrdrd executable not found next to ktrdrctl (build it: swift build -c release)"))
             }
-            var args = ["--home", home, "--http", http, "--data-dir", absolute(dataDir), "--strategies-dir", absolute(strategiesDir),
+            var args = ["--home", home, "--log-file", logPath, "--http", http, "--data-dir", absolute(dataDir), "--strategies-dir", absolute(strategiesDir),
                         "--models-dir", absolute(modelsDir)]
             if let pluginsDir { args += ["--plugins-dir", absolute(pluginsDir)] }
             if let maxConcurrent { args += ["--max-concurrent", "\(maxConcurrent)"] }
@@ -47,8 +47,10 @@ struct DaemonCommand: ParsableCommand {
             let process = Process()
             // A new session, so a Ctrl-C in this terminal does not reach the daemon.
             if FileManager.default.isExecutableFile(atPath: "/usr/bin/setsid") {
+                // --wait: if setsid must fork, it stays and exits with ktrdrd, so an early exit
+                // (a busy port, a bad option) is seen at once instead of after the timeout.
                 process.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
-                process.arguments = [binary] + args
+                process.arguments = ["--wait", binary] + args
             } else {
                 process.executableURL = URL(fileURLWithPath: binary)
                 process.arguments = args
@@ -64,13 +66,15 @@ struct DaemonCommand: ParsableCommand {
                     print("ktrdrd started: pid \(pid), http \(http), socket \(daemon.socketPath), log \(logPath)")
                     return
                 }
-                if !process.isRunning, process.executableURL?.path == binary {
-                    break
-                }
+                if !process.isRunning { break }
                 usleep(100_000)
             }
             let tail = ((try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "").split(separator: "\n").suffix(5).joined(separator: "\n")
-            printError("error: ktrdrd did not answer on \(daemon.socketPath) within \(Int(timeout)) s; log tail:\n\(tail)")
+            if process.isRunning {
+                printError("error: ktrdrd did not answer on \(daemon.socketPath) within \(Int(timeout)) s; log tail:\n\(tail)")
+            } else {
+                printError("error: ktrdrd exited with status \(process.terminationStatus) before it answered; log tail:\n\(tail)")
+            }
             throw ExitCode(ExitStatus.failure)
         }
 

@@ -10,15 +10,22 @@ import KtrdrDefaults
 struct DaemonOptions: ParsableArguments {
     @Option(help: "ktrdrd state directory (default: $KTRDR_HOME or ~/.ktrdr); its run/ktrdrd.sock is used.")
     var home: String?
-    @Option(help: "Talk HTTP to this daemon (e.g. http://127.0.0.1:8000) instead of the control socket; token from $KTRDR_API_TOKEN.")
+    @Option(help: "Talk HTTP to this daemon (e.g. http://127.0.0.1:8000) instead of the control socket; token from $KTRDR_API_TOKEN, else the local daemon's --home/run/http-token.")
     var url: String?
 
     var resolvedHome: String { home ?? KtrdrDefaults.home }
     var socketPath: String { resolvedHome + "/run/ktrdrd.sock" }
 
+    /// `$KTRDR_API_TOKEN`, else the token a local daemon without one wrote for its mutating calls.
+    var httpToken: String? {
+        if let env = ProcessInfo.processInfo.environment["KTRDR_API_TOKEN"], !env.isEmpty { return env }
+        let text = try? String(contentsOfFile: resolvedHome + "/run/http-token", encoding: .utf8)
+        return text.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.flatMap { $0.isEmpty ? nil : $0 }
+    }
+
     func connect() throws -> DaemonConnection {
         do {
-            if let url { return try HTTPConnection(url: url, token: ProcessInfo.processInfo.environment["KTRDR_API_TOKEN"]) }
+            if let url { return try HTTPConnection(url: url, token: httpToken) }
             return try ControlClient(socketPath: socketPath)
         } catch let e as ClientError {
             throw clientFailure(e)

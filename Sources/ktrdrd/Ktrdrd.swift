@@ -47,6 +47,8 @@ struct Ktrdrd: AsyncParsableCommand {
     var dataCacheMb = 1024
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel = "info"
+    @Option(help: "Append the log to this file (0600) instead of standard error; SIGHUP reopens it (for logrotate).")
+    var logFile: String?
     @Option(help: "Seconds a running operation has to stop after a cancel request before it is ended as failed (cancel_timeout) and its run slot released (env KTRDR_CANCEL_GRACE_SECONDS).")
     var cancelGrace = Double(ProcessInfo.processInfo.environment["KTRDR_CANCEL_GRACE_SECONDS"] ?? "") ?? 10
     @Option(name: .customLong("worker"), help: "A server: a worker URL to hand backtests to (repeatable; also REMOTE_BACKTEST_SERVICE_URL, comma-separated). Backtests run there when the request says mode remote, or always with USE_REMOTE_BACKTEST_SERVICE=true.")
@@ -77,7 +79,10 @@ struct Ktrdrd: AsyncParsableCommand {
     func run() async throws {
         // The child side of a plugin probe (PluginProbe): check one file, report, exit.
         if let probePlugin { throw ExitCode(PluginProbe.childMain(path: probePlugin)) }
-        let level = Logger.Level(rawValue: logLevel) ?? .info
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical; got '\(logLevel)'")
+        }
+        if let logFile { try LogFile.redirect(to: logFile) }
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
@@ -125,6 +130,7 @@ struct Ktrdrd: AsyncParsableCommand {
         }
         if let maxConcurrent { config.maxConcurrent = max(1, maxConcurrent) }
         config.retentionDays = retentionDays
+        config.logFile = logFile.map { ($0 as NSString).standardizingPath }
         config.dataCacheMB = max(0, dataCacheMb)
         guard cancelGrace >= 0.1 else { throw ValidationError("--cancel-grace must be at least 0.1 seconds, got \(cancelGrace)") }
         config.cancelGraceSeconds = cancelGrace

@@ -24,17 +24,19 @@ final class RouteTests: XCTestCase {
     override func setUp() { dir = TestPaths.temporaryDirectory("ktrdr-routes") }
     override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
 
-    func app(token: String? = nil) throws -> some ApplicationProtocol { try Self.app(dir: dir, token: token) }
+    func app(token: String? = nil, openReads: Bool = false) throws -> some ApplicationProtocol {
+        try Self.app(dir: dir, token: token, openReads: openReads)
+    }
 
     /// The daemon's HTTP application over a real manager whose state lives in `dir`.
-    static func app(dir: String, token: String? = nil) throws -> some ApplicationProtocol {
+    static func app(dir: String, token: String? = nil, openReads: Bool = false) throws -> some ApplicationProtocol {
         let manager = OperationManager(store: try OperationStore(path: dir + "/ktrdr.db"), config: OperationsConfig(
             dataDirectory: TestPaths.path("data"), strategiesDirectory: TestPaths.path("strategies"),
             strategies: StrategyProvider(plugins: Self.plugins, models: ModelStore(root: TestPaths.path("models"), plugins: Self.plugins))),
             logger: Logger(label: "test"))
         let service = ApiService(manager: manager, strategiesDirectory: TestPaths.path("strategies"), version: "test")
         return HTTPServer.makeApplication(service: service, metrics: DaemonMetrics(), host: "127.0.0.1", port: 0, token: token,
-                                          logger: Logger(label: "test"))
+                                          openReads: openReads, logger: Logger(label: "test"))
     }
 
     static func json(_ response: TestResponse) throws -> [String: Any] {
@@ -147,6 +149,27 @@ final class RouteTests: XCTestCase {
                 let no = try await client.execute(uri: "/api/v1/operations", method: .get, headers: [.authorization: header])
                 XCTAssertEqual(no.status, .unauthorized, header)
             }
+        }
+    }
+
+    /// The loopback default: reads open, every mutating call needs the home's token.
+    func testTheHomeTokenGuardsOnlyMutatingCalls() async throws {
+        try await app(token: "home-token", openReads: true).test(.router) { client in
+            for uri in ["/api/v1/operations", "/api/v1/plugins", "/metrics"] {
+                let read = try await client.execute(uri: uri, method: .get)
+                XCTAssertEqual(read.status, .ok, uri)
+                let head = try await client.execute(uri: uri, method: .head)
+                XCTAssertEqual(head.status, .ok, uri)
+            }
+            let calls: [(String, HTTPRequest.Method)] = [("/api/v1/plugins/reload", .post), ("/api/v1/backtests/start", .post),
+                                                        ("/api/v1/operations/op_x", .delete), ("/api/v1/trainings/start", .post)]
+            for (uri, method) in calls {
+                let anonymous = try await client.execute(uri: uri, method: method, body: ByteBuffer(string: "{}"))
+                XCTAssertEqual(anonymous.status, .unauthorized, uri)
+                XCTAssertEqual(try Self.errorCode(anonymous), "unauthorized")
+            }
+            let reload = try await client.execute(uri: "/api/v1/plugins/reload", method: .post, headers: [.authorization: "Bearer home-token"])
+            XCTAssertEqual(reload.status, .ok)
         }
     }
 }

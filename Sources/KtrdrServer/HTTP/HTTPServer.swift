@@ -11,14 +11,19 @@ public enum HTTPServer {
     /// Largest accepted request body.
     public static let maxBody = 64 * 1024
 
-    /// `token` guards every route but /health (on a worker: the worker token); `workerToken`
-    /// is what a server requires of workers registering.
+    /// `token` guards every route but /health (on a worker: the worker token), or with
+    /// `openReads` (the loopback default, the daemon's own per-home token) only the mutating
+    /// ones; `workerToken` is what a server requires of workers registering.
     public static func makeApplication(service: ApiService, metrics: DaemonMetrics, host: String, port: Int, token: String?,
-                                       workerToken: String? = nil, socketPath: String? = nil, logger: Logger) -> some ApplicationProtocol {
+                                       openReads: Bool = false, workerToken: String? = nil, socketPath: String? = nil,
+                                       logger: Logger) -> some ApplicationProtocol {
         let router = Router()
         router.add(middleware: TimingMiddleware(metrics: metrics))
         router.add(middleware: RouteFallbackMiddleware())
-        if let token { router.add(middleware: BearerTokenMiddleware(token: token, exempt: service.role == "server" ? ["/api/v1/workers/register"] : [])) }
+        if let token, !token.isEmpty {
+            router.add(middleware: BearerTokenMiddleware(token: token, exempt: service.role == "server" ? ["/api/v1/workers/register"] : [],
+                                                         openReads: openReads))
+        }
 
         router.getAndHead("/health") { _, _ in json(await service.health()) }
         router.getAndHead("/metrics") { _, _ in
@@ -86,6 +91,7 @@ public enum HTTPServer {
                 return try await service.resultJSON(context.parameters.get("id") ?? "", includeCurve: curve)
             }
         }
+        api.getAndHead("health") { _, _ in json(Envelope(data: await service.health())) }
         api.getAndHead("strategies") { _, _ in json(Envelope(data: service.strategies())) }
         api.post("trainings/start") { request, _ in
             await respond {
@@ -202,11 +208,13 @@ struct TimingMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 }
 
-/// Requires `Authorization: Bearer <token>` on every route but /health.
+/// Requires `Authorization: Bearer <token>` on every route but /health, or, with
+/// `openReads`, on every call but GET and HEAD.
 struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
     let token: String
     /// Paths that check a token of their own (worker registration).
     var exempt: Set<String> = []
+    var openReads = false
 
     /// `Bearer <token>` (the scheme is case-insensitive, RFC 7235), compared in constant time.
     static func authorized(_ header: String?, token: String) -> Bool {
@@ -217,7 +225,9 @@ struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
         return difference == 0 && !wanted.isEmpty
     }
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if request.uri.path == "/health" || exempt.contains(request.uri.path) || Self.authorized(request.headers[.authorization], token: token) {
+        let read = request.method == .get || request.method == .head
+        if request.uri.path == "/health" || request.uri.path == "/api/v1/health" || exempt.contains(request.uri.path) || openReads && read
+            || Self.authorized(request.headers[.authorization], token: token) {
             return try await next(request, context)
         }
         return HTTPServer.errorResponse(ApiError(status: 401, code: "unauthorized", message: "missing or wrong bearer token"))

@@ -23,6 +23,7 @@ enum OpenAPIDocument {
       "info": {"title": "ktrdrd", "version": "1", "description": "Backtests as asynchronous operations. Every response is an envelope: {success: true, data} or {success: false, error: {code, message, details}}. Undefined metrics (a ratio with a zero denominator, an average over no trades) are null, never NaN or Infinity."},
       "paths": {
         "/health": {"get": {"summary": "Liveness, capacity and load", "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Health"}}}}}}},
+        "/api/v1/health": {"get": {"summary": "The same as /health, in the envelope", "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/HealthEnvelope"}}}}}}},
         "/metrics": {"get": {"summary": "Prometheus text exposition", "responses": {"200": {"description": "metrics", "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
         "/api/v1/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI document"}}}},
         "/api/v1/backtests/start": {"post": {
@@ -191,6 +192,7 @@ enum OpenAPIDocument {
               "windows": {"type": "array", "items": {"type": "object", "required": ["index", "train_start", "train_end", "test_start", "test_end", "trials"], "properties": {
                 "params": {"type": "object", "additionalProperties": {"type": "number"}}, "in_sample": {"$ref": "#/components/schemas/Metrics"}, "out_of_sample": {"$ref": "#/components/schemas/Metrics"}}}},
               "out_of_sample": {"type": "object", "required": ["bars", "total_return_pct", "max_drawdown_pct", "trades"]}}}}},
+          "HealthEnvelope": {"type": "object", "required": ["success", "data"], "properties": {"success": {"const": true}, "data": {"$ref": "#/components/schemas/Health"}}},
           "Health": {"type": "object", "required": ["status", "version", "running", "pending", "capacity"], "properties": {
             "role": {"enum": ["server", "worker"]}, "worker": {"$ref": "#/components/schemas/WorkerInfo"}, "workers_healthy": {"type": "integer"}}},
           "WorkerInfo": {"type": "object", "required": ["url", "version", "capacity", "running", "pending", "plugins", "blobs", "instance"], "properties": {
