@@ -201,6 +201,11 @@ def b4_1(d):
     status, body = d.curl("POST", "/api/v1/backtests/start", {"strategy_name": "no_such_strategy", "symbol": "EURUSD", "timeframe": "1h"})
     d.check("404 strategy_not_found", status == 404 and body["error"]["code"] == "strategy_not_found", "404 strategy_not_found", f"{status} {body}")
     d.check("names the file looked for", os.path.join(d.strategies, "no_such_strategy.yaml") in body["error"]["message"], "…/no_such_strategy.yaml", body)
+    status, body = d.curl("POST", "/api/v1/backtests/start", {"strategy_name": "sma_crosover", "symbol": "EURUSD", "timeframe": "1h"})
+    message = body["error"]["message"]
+    d.check("a misspelled strategy gets the closest name and the list", "did you mean 'sma_crossover'?" in message
+            and "strategies here:" in message and "sma_crossover" in body["error"]["details"]["available"].split(","),
+            "did you mean 'sma_crossover'? strategies here: …", message)
     text = json.dumps(body)
     d.check("no stack trace", not re.search(r"Thread \d|\.swift:\d+|backtrace|Fatal", text), "plain message", text)
 
@@ -210,6 +215,14 @@ def b4_2(d):
     rc, out, err = d.ctl("backtest", "run", "sma_crossover", "NOSUCH", "1d")
     d.check("exit code 4 (not found)", rc == 4, 4, f"{rc}: {err}")
     d.check("message names the path", "data_not_found" in err and "NOSUCH_1d.csv" in err, "error [data_not_found] … NOSUCH_1d.csv", err)
+    rc, out, err = d.ctl("backtest", "run", "sma_crossover", "GOG", "1d")
+    d.check("a misspelled symbol gets the closest data set and the list", rc == 4 and "did you mean 'GOOG 1d'?" in err and "data sets here:" in err,
+            "exit 4, did you mean 'GOOG 1d'?", f"{rc}: {err}")
+    p = subprocess.run([KTRDRCTL, "backtst", "run"], capture_output=True, text=True)
+    d.check("a misspelled command: exit 2 (usage), the closest command and the list", p.returncode == 2
+            and "did you mean 'backtest'?" in p.stderr and "commands:" in p.stderr, "exit 2, did you mean 'backtest'?", f"{p.returncode}: {p.stderr}")
+    p = subprocess.run([KTRDRCTL, "backtest", "run", "sma_crossover", "GOOG", "1d", "--no-such-option"], capture_output=True, text=True)
+    d.check("an unknown option exits 2, as --help documents", p.returncode == 2 and "--no-such-option" in p.stderr, "exit 2", f"{p.returncode}: {p.stderr[:300]}")
 
 
 @scenario("B4.3", "Cancellation during execution via ktrdrctl (Ctrl-C)", needs_long_data=True)

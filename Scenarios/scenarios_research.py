@@ -64,7 +64,7 @@ def pa1(d):
             (["--param", "fast_perod=5"], 3, ["params.fast_perod", "did you mean 'fast_period'?", "given 5 for this run"]),
             (["--set", "decisions.confidence_threshold=high"], 3, ["decisions.confidence_threshold", "expected a number", "given high"]),
             (["--set", "plugin=rsi_mean_reversion"], 3, ["cannot be overridden"]),
-            (["--param", "fast_period=x"], 64, ["'x' is not a number"])):
+            (["--param", "fast_period=x"], 2, ["'x' is not a number"])):
         rc, out, err = d.ctl("backtest", "run", "sma_crossover", "GOOG", "1d", *args)
         d.check(f"{' '.join(args)} is refused naming it", rc == code and all(w in err for w in words), f"exit {code}: {words}", f"{rc}: {err[:400]}")
     rc, out, err = d.ctl("strategies", "validate", "sma_crossover", "--strategies-dir", d.strategies, "--param", "fast_period=40")

@@ -225,6 +225,30 @@ def s2(d):
     d.figure("busy-port failure reported after", f"{seconds:.2f} s")
 
 
+@scenario("M1", "Memory goes back to the system once the daemon is idle")
+def m1(d):
+    d.generate(1_000_000, symbol="BIG")
+    pid = d.pid()
+
+    def rss_mb():
+        with open(f"/proc/{pid}/status") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("VmRSS")) / 1024
+    for _ in range(4):  # a burst: 8 backtests of 1M bars, two at a time
+        ops = [d.start_backtest(strategy_name="sma_crossover", symbol="BIG", timeframe="1m") for _ in range(2)]
+        for op in ops:
+            d.check("burst backtest completes", d.wait_status(op, ["completed", "failed"])["status"] == "completed", "completed", op)
+    busy = rss_mb()
+    deadline = time.time() + 20
+    while time.time() < deadline and "idle: free memory returned" not in d.log():
+        time.sleep(0.2)
+    time.sleep(0.3)
+    idle = rss_mb()
+    line = next((line for line in d.log().splitlines() if "idle: free memory returned" in line), "")
+    d.check("after 5 s without work the daemon releases its free heap", line != "", "an 'idle: free memory returned' log line", d.log_tail(5))
+    d.check("resident memory falls by at least a third", idle < busy * 2 / 3, f"< {busy * 2 / 3:.0f} MB", f"{busy:.0f} -> {idle:.0f} MB")
+    d.figure("RSS after an 8-backtest burst / when idle", f"{busy:.0f} MB / {idle:.0f} MB")
+
+
 @scenario("X2", "Full disk: a start that cannot be recorded is refused; nothing accepted is lost")
 def x2(d):
     d.check("runs as root (mounts a tmpfs)", os.geteuid() == 0, "uid 0", os.geteuid())

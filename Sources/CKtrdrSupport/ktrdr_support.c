@@ -6,9 +6,31 @@
 
 int ktrdr_tune_allocator(void) {
 #if defined(__GLIBC__)
-    return mallopt(M_MMAP_MAX, 0) && mallopt(M_TRIM_THRESHOLD, 0x7fffffff) && mallopt(M_TOP_PAD, 64 << 20);
+    // One arena: malloc_trim returns only the main arena's top chunk, so freed columns held by
+    // per-thread arenas would never go back (measured: 339 MB kept idle with the default
+    // arenas, 99 MB with one; 20 runs two at a time took the same time).
+    return mallopt(M_ARENA_MAX, 1) && mallopt(M_MMAP_MAX, 0) && mallopt(M_TRIM_THRESHOLD, 0x7fffffff) && mallopt(M_TOP_PAD, 64 << 20);
 #else
     return 0;
+#endif
+}
+
+int ktrdr_release_free_memory(void) {
+#if defined(__GLIBC__)
+    return malloc_trim(0);
+#else
+    return 0;
+#endif
+}
+
+void ktrdr_heap_usage(unsigned long long *in_use, unsigned long long *free_bytes) {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
+    struct mallinfo2 m = mallinfo2();
+    *in_use = m.uordblks + m.hblkhd;
+    *free_bytes = m.fordblks;
+#else
+    *in_use = 0;
+    *free_bytes = 0;
 #endif
 }
 

@@ -25,15 +25,20 @@ public struct ApiError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public static func notFound(_ what: String, code: String) -> ApiError { ApiError(status: 404, code: code, message: what) }
 
+    /// `available` as a detail (comma-separated), when there is anything to list.
+    static func listed(_ available: [String]) -> [String: String] {
+        available.isEmpty ? [:] : ["available": available.joined(separator: ",")]
+    }
+
     /// The API form of a core error.
     public init(_ e: KtrdrError) {
         switch e {
         case .invalidName, .invalidTimeframe, .invalidDate, .invalidRequest:
             self.init(status: 400, code: e.code, message: e.description)
-        case let .dataNotFound(path):
-            self.init(status: 404, code: e.code, message: e.description, details: ["path": path])
-        case let .strategyNotFound(name, path):
-            self.init(status: 404, code: e.code, message: e.description, details: ["strategy": name, "path": path])
+        case let .dataNotFound(path, available):
+            self.init(status: 404, code: e.code, message: e.description, details: ["path": path].merging(Self.listed(available)) { a, _ in a })
+        case let .strategyNotFound(name, path, available):
+            self.init(status: 404, code: e.code, message: e.description, details: ["strategy": name, "path": path].merging(Self.listed(available)) { a, _ in a })
         case let .strategyInvalid(file, issues):
             self.init(status: 422, code: e.code, message: e.description, details: ["file": file], problems: issues)
         case let .insufficientData(needed, found, _):

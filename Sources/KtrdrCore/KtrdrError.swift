@@ -25,10 +25,12 @@ public enum KtrdrError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidTimeframe(field: String, value: String)
     case invalidDate(field: String, value: String)
     case invalidRequest(String)
-    case dataNotFound(path: String)
+    /// `available`: the data sets ("SYMBOL timeframe") the directory does hold.
+    case dataNotFound(path: String, available: [String] = [])
     /// A malformed data file: file, 1-based line, column name and what was expected.
     case dataInvalid(file: String, line: Int, column: String, message: String)
-    case strategyNotFound(name: String, path: String)
+    /// `available`: the strategies the directory does hold.
+    case strategyNotFound(name: String, path: String, available: [String] = [])
     case strategyInvalid(file: String, issues: [ValidationIssue])
     case insufficientData(needed: Int, found: Int, detail: String)
     case unsupported(String)
@@ -77,12 +79,12 @@ public enum KtrdrError: Error, Sendable, Equatable, CustomStringConvertible {
             "\(field): invalid date '\(value)': expected YYYY-MM-DD or ISO-8601 UTC (YYYY-MM-DDTHH:MM:SSZ)"
         case let .invalidRequest(message):
             message
-        case let .dataNotFound(path):
-            "data file not found: \(path)"
+        case let .dataNotFound(path, available):
+            "data file not found: \(path)" + Self.alternatives(wanted: Self.dataSet(path), available, noun: "data sets")
         case let .dataInvalid(file, line, column, message):
             "\(file):\(line): column '\(column)': \(message)"
-        case let .strategyNotFound(name, path):
-            "strategy '\(name)' not found: looked for \(path)"
+        case let .strategyNotFound(name, path, available):
+            "strategy '\(name)' not found: looked for \(path)" + Self.alternatives(wanted: name, available, noun: "strategies")
         case let .strategyInvalid(file, issues):
             "\(file): \(issues.count) problem\(issues.count == 1 ? "" : "s"):\n" + issues.map { "  - \($0)" }.joined(separator: "\n")
         case let .insufficientData(needed, found, detail):
@@ -114,5 +116,23 @@ extension KtrdrError {
         case .modelNotFound, .modelInvalid: true
         default: false
         }
+    }
+}
+
+extension KtrdrError {
+    /// "; did you mean 'x'? available: a, b, …" (at most 20 listed), or nothing when none exist.
+    static func alternatives(wanted: String, _ available: [String], noun: String) -> String {
+        guard !available.isEmpty else { return "" }
+        let hint = Spelling.closest(to: wanted, in: available).map { " (did you mean '\($0)'?)" } ?? ""
+        let shown = available.prefix(20).joined(separator: ", ") + (available.count > 20 ? ", … (\(available.count) in all)" : "")
+        return "\(hint); \(noun) here: \(shown)"
+    }
+
+    /// "SYMBOL timeframe" of a data file path `…/SYMBOL_timeframe.csv`.
+    public static func dataSet(_ path: String) -> String {
+        let file = path.split(separator: "/").last.map(String.init) ?? path
+        let stem = file.hasSuffix(".csv") ? String(file.dropLast(4)) : file
+        guard let cut = stem.lastIndex(of: "_") else { return stem }
+        return stem[..<cut] + " " + stem[stem.index(after: cut)...]
     }
 }

@@ -7,7 +7,9 @@ import CKtrdrSupport
 /// page fault and a page clear per 4 KiB (measured: more time than the engine loop itself on
 /// 1M bars). Keeping large blocks on the heap and not trimming it lets the next run reuse
 /// pages that are already mapped. The cost is that freed memory is kept for reuse (bounded by
-/// the largest concurrent working set) rather than returned to the OS at once.
+/// the largest concurrent working set) rather than returned to the OS at once; the daemon
+/// returns it once idle (`releaseMemoryWhenIdle`). Call before any other thread allocates:
+/// the arena limit only applies to threads that have not allocated yet.
 public enum Allocator {
     public static func tuneForColumns() {
         _ = ktrdr_tune_allocator()

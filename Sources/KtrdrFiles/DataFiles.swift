@@ -11,7 +11,7 @@ extension CSVLoader {
         let name = displayName ?? path
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else {
-            if errno == ENOENT { throw .dataNotFound(path: path) }
+            if errno == ENOENT { throw .dataNotFound(path: path, available: Existing.dataSets(besides: path)) }
             throw .io(path: path, message: String(cString: strerror(errno)))
         }
         defer { close(fd) }

@@ -1,6 +1,7 @@
 import Foundation
 import KtrdrAPI
 import KtrdrCore
+import KtrdrFiles
 
 /// Answers a start call's data checks from a few reads of the file instead of parsing it:
 /// the header, then binary searches on byte offsets for the requested range (timestamps
@@ -20,7 +21,7 @@ struct DataProbe {
     static func facts(path: String, request: BacktestRequest, warmup: Int) throws(KtrdrError) -> Backtester.RangeFacts? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
-            if errno == ENOENT { throw .dataNotFound(path: path) }
+            if errno == ENOENT { throw .dataNotFound(path: path, available: Existing.dataSets(besides: path)) }
             throw .io(path: path, message: String(cString: strerror(errno)))
         }
         defer { close(fd) }
@@ -33,7 +34,7 @@ struct DataProbe {
     static func count(path: String, start: Int64?, end: Int64?, upTo cap: Int) throws(KtrdrError) -> Int? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
-            if errno == ENOENT { throw .dataNotFound(path: path) }
+            if errno == ENOENT { throw .dataNotFound(path: path, available: Existing.dataSets(besides: path)) }
             throw .io(path: path, message: String(cString: strerror(errno)))
         }
         defer { close(fd) }

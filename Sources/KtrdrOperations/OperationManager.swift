@@ -95,6 +95,8 @@ public actor OperationManager {
     private var remoteRunning = 0
     /// Set by `cancelAll`: nothing new is launched during shutdown.
     private var stopping = false
+    /// Bumped each time the daemon becomes idle (see `releaseMemoryWhenIdle`).
+    var idleSince: UInt64 = 0
     /// Bars processed by completed runs (for /metrics).
     public private(set) var barsProcessed = 0
     /// Operations ended by `cancel_timeout` whose threads may still be running plugin code.
@@ -294,6 +296,7 @@ public actor OperationManager {
         if running == 0, pending.isEmpty {
             let store = self.store
             DispatchQueue.global(qos: .utility).async { store.truncateWAL() }
+            releaseMemoryWhenIdle()
         }
     }
 

@@ -48,7 +48,7 @@ extension OperationManager {
         let file = try StrategyLoader.path(for: r.run.strategyName, in: config.strategiesDirectory)
         let text: String
         if let source { text = source } else {
-            guard FileManager.default.fileExists(atPath: file) else { throw .strategyNotFound(name: r.run.strategyName, path: file) }
+            guard FileManager.default.fileExists(atPath: file) else { throw .strategyNotFound(name: r.run.strategyName, path: file, available: Existing.strategies(in: config.strategiesDirectory)) }
             do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
                 throw .io(path: file, message: "cannot read strategy file: \(error.localizedDescription)")
             }

@@ -32,7 +32,7 @@ struct DaemonCommand: ParsableCommand {
             }
             try FileManager.default.createDirectory(atPath: home + "/log", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             let logPath = home + "/log/ktrdrd.log"
-            if !FileManager.default.fileExists(atPath: logPath) { _ = FileManager.default.createFile(atPath: logPath, contents: nil) }
+            if !FileManager.default.fileExists(atPath: logPath) { _ = FileManager.default.createFile(atPath: logPath, contents: nil, attributes: [.posixPermissions: 0o600]) }
             guard let log = FileHandle(forWritingAtPath: logPath) else { throw fail(.io(path: logPath, message: "cannot open log file")) }
             log.seekToEndOfFile()
             let binary = Self.siblingExecutable("ktrdrd")

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import KtrdrAPI
 import KtrdrCore
 import KtrdrPlugins
@@ -24,11 +25,37 @@ struct Ktrdrctl: ParsableCommand {
         subcommands: [BacktestCommand.self, SweepCommand.self, WalkForwardCommand.self, TrainCommand.self, OpsCommand.self, DaemonCommand.self, WorkersCommand.self, DataCommand.self, StrategiesCommand.self,
                       ModelsCommand.self, PluginsCommand.self]
     )
+
+    /// ArgumentParser's own entry point, with usage errors mapped to exit 2 (the documented
+    /// code, as most Unix tools) instead of its default 64, and a misspelled command answered
+    /// with the closest one and the list.
+    static func main() {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if let first = arguments.first, !first.hasPrefix("-"), first != "help" {
+            let names = configuration.subcommands.compactMap { $0.configuration.commandName }
+            if !names.contains(first) {
+                let hint = Spelling.closest(to: first, in: names).map { " (did you mean '\($0)'?)" } ?? ""
+                printError("error: unknown command '\(first)'\(hint); commands: \(names.joined(separator: ", "))")
+                Foundation.exit(ExitStatus.usage)
+            }
+        }
+        do {
+            var command = try parseAsRoot(arguments)
+            try command.run()
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                printError(fullMessage(for: error))
+                Foundation.exit(ExitStatus.usage)
+            }
+            exit(withError: error)
+        }
+    }
 }
 
 /// Exit codes shared by every subcommand (documented in `ktrdrctl --help` and the README).
 enum ExitStatus {
     static let failure: Int32 = 1
+    static let usage: Int32 = 2
     static let invalidInput: Int32 = 3
     static let notFound: Int32 = 4
     static let unreachable: Int32 = 5

@@ -7,6 +7,7 @@ import KtrdrOperations
 import KtrdrServer
 import Logging
 import KtrdrDefaults
+import KtrdrFiles
 
 /// `ktrdrd`: the backtesting daemon.
 @main
@@ -20,6 +21,21 @@ struct Ktrdrd: AsyncParsableCommand {
             SIGTERM or `ktrdrctl daemon stop` cancels running operations, records them, and exits.
             """,
         version: "ktrdrd \(BuildInfo.version) (Swift \(BuildInfo.swiftVersion), plugin ABI \(PluginDescriptor.hostABI))")
+
+    /// ArgumentParser's entry point with usage errors on exit 2, as ktrdrctl (not its default 64).
+    static func main() async {
+        Allocator.tuneForColumns()  // first, before any thread has its own arena
+        do {
+            var command = try parseAsRoot()
+            if var async = command as? AsyncParsableCommand { try await async.run() } else { try command.run() }
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
 
     @Option(help: "State directory (default: $KTRDR_HOME or ~/.ktrdr).")
     var home: String?

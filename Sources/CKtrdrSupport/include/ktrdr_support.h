@@ -5,6 +5,13 @@
 /// column-sized allocations reuse mapped pages. Returns 1 on success, 0 where unsupported.
 int ktrdr_tune_allocator(void);
 
+/// Gives the heap's free pages back to the system (`malloc_trim`), for when the daemon is
+/// idle: the tuning above keeps them for the next run. Returns 1 when memory was released.
+int ktrdr_release_free_memory(void);
+
+/// Heap bytes in use and free (kept by the allocator), over all arenas (`mallinfo2`).
+void ktrdr_heap_usage(unsigned long long *in_use, unsigned long long *free_bytes);
+
 #ifndef KTRDR_UCRED_DEFINED
 #define KTRDR_UCRED_DEFINED
 /// Layout of Linux `struct ucred` (SO_PEERCRED), which Swift's Glibc module does not expose.
