@@ -221,6 +221,12 @@ def b4_2(d):
     p = subprocess.run([KTRDRCTL, "backtst", "run"], capture_output=True, text=True)
     d.check("a misspelled command: exit 2 (usage), the closest command and the list", p.returncode == 2
             and "did you mean 'backtest'?" in p.stderr and "commands:" in p.stderr, "exit 2, did you mean 'backtest'?", f"{p.returncode}: {p.stderr}")
+    rc, out, err = d.ctl("backtest", "run", "sma_crossover", "GOOG", "1d", "--data-dir", d.data)
+    d.check("--data-dir on a daemon run is refused, not ignored (exit 2)", rc == 2 and "--data-dir apply to --local runs" in err,
+            "exit 2 naming --data-dir", f"{rc}: {err[:300]}")
+    p = subprocess.run([KTRDRCTL, "backtest", "run", "--local", "sma_crossover", "GOOG", "1d", "--pace", "100"], capture_output=True, text=True)
+    d.check("--pace on a --local run is refused (exit 2)", p.returncode == 2 and "--pace apply to runs through the daemon" in p.stderr,
+            "exit 2 naming --pace", f"{p.returncode}: {p.stderr[:300]}")
     p = subprocess.run([KTRDRCTL, "backtest", "run", "sma_crossover", "GOOG", "1d", "--no-such-option"], capture_output=True, text=True)
     d.check("an unknown option exits 2, as --help documents", p.returncode == 2 and "--no-such-option" in p.stderr, "exit 2", f"{p.returncode}: {p.stderr[:300]}")
 

@@ -54,16 +54,32 @@ struct BacktestCommand: ParsableCommand {
         var json = false
         @Flag(help: "With --json, include the equity curve.")
         var withEquity = false
-        @Option(help: "Directory of data files.")
-        var dataDir = KtrdrDefaults.dataDirectory
-        @Option(help: "Directory of strategy files.")
-        var strategiesDir = KtrdrDefaults.strategiesDirectory
+        @Option(help: "--local runs: directory of data files (default: $KTRDR_DATA_DIR, else data). A daemon reads its own.")
+        var dataDir: String?
+        @Option(help: "--local runs: directory of strategy files (default: $KTRDR_STRATEGIES_DIR, else strategies). A daemon reads its own.")
+        var strategiesDir: String?
         @Option(help: "Model-based strategies: a model version directory (or its model.pt) under the models directory; default: the latest version.")
         var modelPath: String?
         @OptionGroup var plugins: LocalPluginOptions
 
+        /// Options of the other kind of run are refused, not ignored.
+        func validate() throws {
+            let given: [(String, Bool)] = local
+                ? [("--pace", pace != nil), (remote == false ? "--no-remote" : "--remote", remote != nil)]
+                : [("--data-dir", dataDir != nil), ("--strategies-dir", strategiesDir != nil), ("--plugins-dir", plugins.pluginsDir != nil),
+                   ("--models-dir", plugins.modelsDir != nil)]
+            let wrong = given.filter(\.1).map(\.0)
+            guard wrong.isEmpty else {
+                throw ValidationError(local
+                    ? "\(wrong.joined(separator: ", ")) apply to runs through the daemon, not --local"
+                    : "\(wrong.joined(separator: ", ")) apply to --local runs; the daemon reads the directories it was started with (ktrdrctl daemon start --data-dir …)")
+            }
+        }
+
         func run() throws {
             guard local else { return try runThroughDaemon() }
+            let dataDir = self.dataDir ?? KtrdrDefaults.dataDirectory
+            let strategiesDir = self.strategiesDir ?? KtrdrDefaults.strategiesDirectory
             Allocator.tuneForColumns()
             do {
                 let tf = try Names.timeframe(timeframe)

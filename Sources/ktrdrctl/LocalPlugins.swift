@@ -10,8 +10,8 @@ import KtrdrDefaults
 struct LocalPluginOptions: ParsableArguments {
     @Option(help: "Directory of plugins (default: $KTRDR_PLUGINS_DIR, else the directory of ktrdrctl, where `swift build` puts them).")
     var pluginsDir: String?
-    @Option(help: "Directory of trained models.")
-    var modelsDir = KtrdrDefaults.modelsDirectory
+    @Option(help: "Directory of trained models (default: $KTRDR_MODELS_DIR, else models).")
+    var modelsDir: String?
 
     var resolvedPluginsDir: String {
         pluginsDir ?? KtrdrDefaults.pluginsDirectory
@@ -23,6 +23,6 @@ struct LocalPluginOptions: ParsableArguments {
         var logger = Logger(label: "ktrdrctl.plugins")
         logger.logLevel = .critical
         let host = PluginHost(directory: resolvedPluginsDir, logger: logger, onDemand: true)
-        return StrategyProvider(plugins: host, models: ModelStore(root: modelsDir, plugins: host))
+        return StrategyProvider(plugins: host, models: ModelStore(root: modelsDir ?? KtrdrDefaults.modelsDirectory, plugins: host))
     }
 }
