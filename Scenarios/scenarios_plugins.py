@@ -256,7 +256,7 @@ def x3(d):
     d.check("its slot is released: the queued backtest completes", d.wait_status(queued, ["completed", "failed"], timeout=15)["status"] == "completed",
             "completed", d.operation(queued))
     _, metrics = d.curl("GET", "/metrics")
-    d.check("/metrics counts the abandoned operation", "ktrdr_operations_abandoned 1" in metrics, "ktrdr_operations_abandoned 1",
+    d.check("/metrics counts the abandoned operation", "ktrdr_operations_abandoned_total 1.0" in metrics or "ktrdr_operations_abandoned_total 1\n" in metrics, "ktrdr_operations_abandoned_total 1",
             [l for l in metrics.splitlines() if "abandoned" in l])
 
     build_c_plugin(os.path.join(d.plugins, "libktrdr_plugin_late_crash.so"), NAME="late_crash", VERSION="6.6.7", MODE=1)

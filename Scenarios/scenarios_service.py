@@ -3,6 +3,7 @@ import json
 import os
 import signal
 import sqlite3
+import sys
 import subprocess
 import time
 
@@ -109,8 +110,40 @@ def a1(d):
     s, res = d.curl("GET", f"/api/v1/operations/{started['operation_id']}/results")
     validate("GET /operations/{id}/results of a sweep", res, "#/components/schemas/SweepResultEnvelope")
     s, text = d.curl("GET", "/metrics")
-    d.check("Prometheus metrics", 'ktrdr_operations_count{state="completed"} 2' in text and "ktrdr_http_request_duration_seconds_bucket" in text,
+    d.check("Prometheus metrics", 'ktrdr_operations{state="completed"} 2' in text and "ktrdr_http_request_duration_seconds_bucket" in text,
             "operations by state, latency histogram", text[:300])
+    check_prometheus_text(d, text)
+
+
+def check_prometheus_text(d, text):
+    """The exposition parsed by Prometheus' own Python parser, with promtool's naming rules."""
+    try:
+        from prometheus_client.parser import text_string_to_metric_families
+    except ImportError:  # a python3 other than Debian's (pyenv): use the apt package (pure Python), lowest priority
+        sys.path.append("/usr/lib/python3/dist-packages")
+        from prometheus_client.parser import text_string_to_metric_families
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    problems = []
+    for line in text.splitlines():
+        if line.startswith("# TYPE "):
+            _, _, name, kind = line.split()
+            if kind == "counter" and not name.endswith("_total"):
+                problems.append(f"counter {name} without _total")
+            if kind != "counter" and name.endswith("_total"):
+                problems.append(f"{kind} {name} ends in _total")
+            if kind == "gauge" and name.endswith(("_count", "_sum", "_bucket")):
+                problems.append(f"gauge {name} ends in a histogram suffix")
+    d.check("promtool's naming rules hold (counters _total, no reserved suffix on gauges)", not problems, "no problems", problems)
+    requests = [s for s in families.get("ktrdr_http_requests", families.get("ktrdr_http_requests_total")).samples] \
+        if ("ktrdr_http_requests" in families or "ktrdr_http_requests_total" in families) else []
+    labelled = [s.labels for s in requests if s.labels.get("route") == "/api/v1/operations/{id}" and s.labels.get("method") == "GET"]
+    d.check("HTTP metrics carry method, route template and status", labelled and all(set(l) >= {"method", "route", "status"} for l in labelled),
+            "route=/api/v1/operations/{id}, method=GET, status", [s.labels for s in requests][:6])
+    d.check("no unbounded route labels (ids fold into the template)", not any("op_" in s.labels.get("route", "") for s in requests), "templates only",
+            sorted({s.labels.get("route") for s in requests}))
+    info = [s for f in families.values() for s in f.samples if s.name == "ktrdr_build_info"]
+    d.check("ktrdr_build_info with the version", len(info) == 1 and info[0].labels.get("version") and info[0].value == 1, "1 sample, version label",
+            [(s.labels, s.value) for s in info])
 
 
 @scenario("R2", "Graceful shutdown records running operations", needs_long_data=True)
@@ -266,6 +299,9 @@ def x2(d):
         for _ in range(200):
             try:
                 if d.healthy():
+                    # This daemon's home is the tmpfs: its mutating calls need the token it wrote there.
+                    with open(os.path.join(state, "run", "http-token")) as f:
+                        d.token = f.read().strip()
                     return p
             except Exception:
                 pass
@@ -313,6 +349,7 @@ def x2(d):
         d.check("the first result is intact", d.curl("GET", f"/api/v1/operations/{first}/results?equity_curve=false")[0] == 200, 200, "")
         d.figure("ended on the full disk as", f"{ended['status']} {(ended.get('error') or {}).get('code', '')}".strip())
     finally:
+        d.token = None
         proc.terminate()
         try:
             proc.wait(timeout=30)

@@ -251,7 +251,7 @@ def burst(rows):
         listed = c.call("operations.list", {"limit": 1})["total_count"]
         completed = c.call("operations.list", {"status": "completed", "limit": 1})["total_count"]
         metrics = urllib.request.urlopen(f"http://127.0.0.1:{d.port}/metrics").read().decode()
-        m = re.search(r'ktrdr_operations_count\{state="completed"\} ([0-9.e+]+)', metrics)
+        m = re.search(r'ktrdr_operations\{state="completed"\} ([0-9.e+]+)', metrics)
         exported = int(float(m.group(1))) if m else -1
         rows.append((f"{n:,} tiny operations (1,000 bars) in a burst over one socket connection",
                      f"{n / elapsed:,.0f} ops/s", f"submitted in {submitted:.1f} s, all done in {elapsed:.1f} s; "

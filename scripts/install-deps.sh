@@ -6,7 +6,7 @@ set -euo pipefail
 # libopenblas0-openmp: without it Debian's libtorch runs on the reference BLAS (inference 5x
 # slower, measured). Training is deterministic for a given BLAS: the shipped model was trained
 # with this one.
-packages=(python3 python3-jsonschema python3-yaml python3-venv iproute2 libsqlite3-dev libzstd-dev curl libtorch-dev python3-torch libopenblas0-openmp)
+packages=(python3 python3-jsonschema python3-yaml python3-prometheus-client python3-venv iproute2 libsqlite3-dev libzstd-dev curl libtorch-dev python3-torch libopenblas0-openmp)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -70,7 +70,7 @@ final class RouteTests: XCTestCase {
             XCTAssertEqual(((data["metrics"] as? [String: Any])?["final_equity"] as? NSNumber)?.doubleValue, 545054.3120499998)
             XCTAssertEqual(Set((data["metrics"] as? [String: Any] ?? [:]).keys), Set(Metrics.Field.allCases.map(\.json)), "every metric, by its one name")
             let metrics = try await client.execute(uri: "/metrics", method: .get)
-            XCTAssertTrue(String(buffer: metrics.body).contains("ktrdr_operations_count{state=\"completed\"} 1"), String(buffer: metrics.body))
+            XCTAssertTrue(String(buffer: metrics.body).contains("ktrdr_operations{state=\"completed\"} 1"), String(buffer: metrics.body))
             let children = try await client.execute(uri: "/api/v1/operations?parent_id=\(id)", method: .get)
             XCTAssertEqual((try Self.json(children)["data"] as? [String: Any])?["total_count"] as? Int, 0)
         }

@@ -200,11 +200,20 @@ struct TimingMiddleware<Context: RequestContext>: RouterMiddleware {
     let metrics: DaemonMetrics
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
+        var status = 500
         defer {
             let d = ContinuousClock.now - start
-            metrics.observeRequest(seconds: Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18)
+            metrics.observeRequest(method: request.method.rawValue, path: request.uri.path, status: status,
+                                   seconds: Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18)
         }
-        return try await next(request, context)
+        do {
+            let response = try await next(request, context)
+            status = response.status.code
+            return response
+        } catch let error as HTTPResponseError {
+            status = error.status.code
+            throw error
+        }
     }
 }
 

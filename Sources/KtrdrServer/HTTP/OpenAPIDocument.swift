@@ -1,3 +1,4 @@
+import Foundation
 import KtrdrCore
 
 /// The OpenAPI 3.1 description of the REST API, served at `/api/v1/openapi.json`.
@@ -16,6 +17,13 @@ enum OpenAPIDocument {
         let required = Metrics.Field.allCases.map { "\"\($0.json)\"" }
         return #"{"type": "object", "required": ["# + required.joined(separator: ", ") + #"], "properties": {"# + properties.joined(separator: ", ") + "}}"
     }
+
+    /// The documented path templates (`/api/v1/operations/{id}`), literal ones first.
+    static let pathTemplates: [String] = {
+        guard let doc = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
+              let paths = doc["paths"] as? [String: Any] else { return [] }
+        return paths.keys.sorted { ($0.filter { $0 == "{" }.count, $0) < ($1.filter { $0 == "{" }.count, $1) }
+    }()
 
     static let json = #"""
     {
