@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import KtrdrAPI
 import KtrdrCore
 import KtrdrOperations
@@ -106,7 +107,8 @@ public enum HTTPServer {
         WorkerRoutes.add(to: api, service: service, workerToken: workerToken)
 
         let address: BindAddress = socketPath.map { .unixDomainSocket(path: $0) } ?? .hostname(host, port: port)
-        return Application(router: router, configuration: .init(address: address, serverName: "ktrdrd"),
+        let server = HTTPServerBuilder { responder in ConnectionCloseChannel(http1: HTTP1Channel(responder: responder)) }
+        return Application(router: router, server: server, configuration: .init(address: address, serverName: "ktrdrd"),
                            logger: logger)
     }
 
