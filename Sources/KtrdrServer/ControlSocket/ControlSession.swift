@@ -22,6 +22,7 @@ struct ControlSession: Sendable {
         do {
             try await channel.executeThenClose { inbound, outbound in
                 let out = LineWriter(outbound: outbound)
+                let inFlight = InFlightLimit(ControlSocketServer.maxInFlight)
                 await out.send(Greeting(ktrdr: .init(version: service.version, protocol: ControlSocketServer.protocolVersion,
                                                      capabilities: Self.methods)))
                 try await withThrowingDiscardingTaskGroup { group in
@@ -33,7 +34,12 @@ struct ControlSession: Sendable {
                         case let .line(buffer):
                             let data = Data(buffer.readableBytesView)
                             if data.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
-                            group.addTask { await handle(data, out) }
+                            // A client that sends without reading its replies is paused here, not buffered.
+                            await inFlight.acquire()
+                            group.addTask {
+                                await handle(data, out)
+                                await inFlight.release()
+                            }
                         }
                     }
                 }
@@ -166,6 +172,26 @@ actor LineWriter {
         } catch {
             isOpen = false
         }
+    }
+}
+
+/// Counts a connection's unanswered requests; `acquire` waits while the cap is reached.
+actor InFlightLimit {
+    private var available: Int
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    init(_ limit: Int) { available = limit }
+
+    func acquire() async {
+        if available > 0 {
+            available -= 1
+            return
+        }
+        await withCheckedContinuation { waiting.append($0) }
+    }
+
+    func release() {
+        if waiting.isEmpty { available += 1 } else { waiting.removeFirst().resume() }
     }
 }
 

@@ -22,6 +22,8 @@ public struct DaemonControl: Sendable {
 public enum ControlSocketServer {
     public static let protocolVersion = 1
     public static let maxLine = 256 * 1024
+    /// Requests one connection may have unanswered; at the cap the daemon stops reading it.
+    public static let maxInFlight = 128
 
     /// Removes a stale socket file (no daemon answers on it); refuses when a daemon is live.
     public static func prepare(path: String) throws {
@@ -40,6 +42,8 @@ public enum ControlSocketServer {
         do {
             server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .serverChannelOption(.backlog, value: 128)
+                // A client that half-closes after its request (`nc -N`) still gets its replies.
+                .childChannelOption(.allowRemoteHalfClosure, value: true)
                 .bind(unixDomainSocketPath: path) { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineFrameDecoder(maxLength: maxLine)))
