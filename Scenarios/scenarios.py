@@ -1,4 +1,5 @@
 """The executable checks, one function per scenario document (see <ID>.md)."""
+import fcntl
 import json
 import os
 import re
@@ -6,7 +7,9 @@ import signal
 import socket
 import sqlite3
 import stat
+import struct
 import subprocess
+import termios
 import time
 
 from harness import KTRDRCTL, ROOT, CheckFailed, Daemon
@@ -241,6 +244,35 @@ def b4_3(d):
     d.check("exit code 130", p.returncode == 130, 130, f"{p.returncode}: {err[-400:]}")
     op = re.search(r"op_backtesting_\d{8}_\d{6}_[0-9a-f]{8}", err).group(0)
     d.check("operation cancelled", d.operation(op)["status"] == "cancelled", "cancelled", d.operation(op)["status"])
+    d.check("'cancelled' is reported once", len(re.findall(r"\bcancelled\b", err)) == 1, "one line", err[-400:])
+    d.check("no terminal control codes into a pipe", "\x1b" not in err and "\r" not in err, "plain lines", repr(err[-200:]))
+
+
+@scenario("B4.6", "The progress bar on an 80-column terminal redraws in place")
+def b4_6(d):
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    p = subprocess.Popen([KTRDRCTL, "backtest", "run", "sma_crossover", "EURUSD", "1h", "--pace", "20000", "--home", d.home],
+                         stdout=subprocess.PIPE, stderr=slave, text=True)
+    os.close(slave)
+    err = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the last writer closed
+            break
+        if not chunk:
+            break
+        err += chunk
+    p.wait(timeout=60)
+    os.close(master)
+    frames = [f.split(b"\r\n")[0].split(b"\n")[0].decode() for f in err.split(b"\r\x1b[2K")[1:]]
+    drawn = [f for f in frames if "bars/s" in f or "…" in f]
+    d.check("frames are drawn", len(drawn) >= 3, ">= 3 frames", len(drawn))
+    d.check("each frame fits in 80 columns", all(len(f) < 80 for f in drawn), "< 80 characters", max(map(len, drawn), default=0))
+    d.check("no frame shows 1970 or a zero ETA before any bar", not any("1970-01-01" in f or "ETA 0.0s" in f for f in drawn[:1]),
+            "— for date and ETA", drawn[:1])
+    d.figure("frames on the 80-column terminal", len(drawn))
 
 
 @scenario("B4.5", "Insufficient data")
@@ -298,3 +330,4 @@ from scenarios_research import *  # noqa: E402,F401,F403
 from scenarios_remote import *  # noqa: E402,F401,F403
 from scenarios_deploy import *  # noqa: E402,F401,F403
 from scenarios_isolation import *  # noqa: E402,F401,F403
+from scenarios_protocol import *  # noqa: E402,F401,F403

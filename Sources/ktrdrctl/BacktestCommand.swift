@@ -6,6 +6,7 @@ import KtrdrCore
 import KtrdrOperations
 import KtrdrDefaults
 import KtrdrFiles
+import Synchronization
 
 struct BacktestCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "backtest", abstract: "Run and cancel backtests.",
@@ -208,18 +209,31 @@ func exitUnlessCompleted(_ final: OperationRecord) throws {
     }
 }
 
-/// On SIGINT: cancel the operation on the daemon, wait for `cancelled`, exit 130.
+/// On SIGINT: ask the daemon to cancel the operation; the watch then ends on `cancelled`,
+/// which is reported once, and exits 130. A second Ctrl-C exits 130 at once.
 final class CancelOnInterrupt: @unchecked Sendable {
     private let source: DispatchSourceSignal
+    private let interrupts = Mutex(0)
 
     init(operationId: String, daemon: DaemonOptions) {
         signal(SIGINT, SIG_IGN)
         source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-        source.setEventHandler {
-            KtrdrStdio.writeStderr("\r\u{1B}[2Kcancelling \(operationId)…\n")
-            let status = (try? daemon.connect().cancel(operationId))?.status.rawValue ?? "unknown"
-            KtrdrStdio.writeStderr("operation \(operationId) \(status)\n")
-            exit(ExitStatus.cancelled)
+        source.setEventHandler { [self] in
+            let count = interrupts.withLock { n -> Int in
+                n += 1
+                return n
+            }
+            let clear = KtrdrStdio.stderrIsTerminal ? "\r\u{1B}[2K" : ""
+            guard count == 1 else {
+                KtrdrStdio.writeStderr("\(clear)interrupted again: leaving; operation \(operationId) is being cancelled by the daemon\n")
+                exit(ExitStatus.cancelled)
+            }
+            KtrdrStdio.writeStderr("\(clear)cancelling \(operationId)… (Ctrl-C again to leave at once)\n")
+            do {
+                _ = try daemon.connect().cancel(operationId)
+            } catch {  // already ended, or the daemon is gone: the watch reports which
+                KtrdrStdio.writeStderr("could not cancel \(operationId): \(error)\n")
+            }
         }
         source.resume()
     }

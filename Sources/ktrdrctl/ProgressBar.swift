@@ -34,7 +34,7 @@ final class ProgressBar: Sendable {
             return true
         }
         guard due else { return }
-        KtrdrStdio.writeStderr("\r\u{1B}[2K" + text(now - started))
+        KtrdrStdio.writeStderr("\r\u{1B}[2K" + Self.fitted(text(now - started), columns: KtrdrStdio.terminalColumns))
     }
 
     func finish() {
@@ -46,9 +46,15 @@ final class ProgressBar: Sendable {
         let filled = Int(p.fraction * Double(width))
         let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
         let rate = elapsed > 0 ? Double(p.barsDone) / elapsed : 0
-        let eta = rate > 0 ? Double(p.barsTotal - p.barsDone) / rate : 0
+        let eta = rate > 0 && p.barsDone > 0 ? Format.fixed(Double(p.barsTotal - p.barsDone) / rate, 1) + "s" : "—"
+        let date = p.barsDone == 0 || p.currentTime <= 0 ? "—" : UTCTime.short(p.currentTime)  // no bar yet: no date
         return "\(label) \(bar) \(Format.fixed(p.fraction * 100, 1))%  \(Format.grouped(p.barsDone))/\(Format.grouped(p.barsTotal)) bars  "
-            + "\(p.barsDone == 0 ? "—" : UTCTime.short(p.currentTime))  P&L \(Format.signedMoney(p.pnl))  trades \(p.tradesClosed)  "
-            + "\(Format.rate(rate)) bars/s  ETA \(Format.fixed(eta, 1))s"
+            + "\(date)  P&L \(Format.signedMoney(p.pnl))  trades \(p.tradesClosed)  \(Format.rate(rate)) bars/s  ETA \(eta)"
+    }
+
+    /// The line cut to the terminal's width: a line that wraps cannot be redrawn in place.
+    static func fitted(_ line: String, columns: Int) -> String {
+        guard columns > 1, line.count >= columns else { return line }
+        return String(line.prefix(columns - 2)) + "…"
     }
 }

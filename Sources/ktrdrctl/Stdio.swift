@@ -10,6 +10,13 @@ enum KtrdrStdio {
     static var stderrIsTerminal: Bool { isatty(2) != 0 }
     static var stdoutIsTerminal: Bool { isatty(1) != 0 }
 
+    /// The width of the terminal on stderr (80 when it cannot be read).
+    static var terminalColumns: Int {
+        var size = winsize()
+        guard ioctl(2, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return 80 }
+        return Int(size.ws_col)
+    }
+
     static func writeStderr(_ s: String) {
         _ = s.withCString { fputs($0, stderr) }
         fflush(stderr)
