@@ -113,20 +113,7 @@ public struct ApiService: Sendable {
         try await manager.resultJSON(id, includeCurve: includeCurve)
     }
 
-    public func strategies() -> [StrategyInfo] {
-        let files = ((try? FileManager.default.contentsOfDirectory(atPath: strategiesDirectory)) ?? []).filter { $0.hasSuffix(".yaml") }.sorted()
-        return files.map { file in
-            let name = String(file.dropLast(5))
-            do {
-                let c = try StrategyLoader.load(path: (strategiesDirectory as NSString).appendingPathComponent(file))
-                return StrategyInfo(name: c.name, version: c.version, description: c.description, plugin: c.plugin, symbols: c.symbols,
-                                    timeframes: c.timeframes.map(\.rawValue), valid: true, problems: nil)
-            } catch {
-                return StrategyInfo(name: name, version: nil, description: nil, plugin: nil, symbols: [], timeframes: [], valid: false,
-                                    problems: ["\(error)"])
-            }
-        }
-    }
+    public func strategies() -> [StrategyInfo] { StrategyCatalog.list(directory: strategiesDirectory) }
 
     private var pluginHost: PluginHost { manager.config.strategies.plugins }
 

@@ -12,13 +12,25 @@ struct ModelsCommand: ParsableCommand {
                                                     subcommands: [List.self, Predict.self])
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Model versions under the models directory, with their accuracies.")
+        static let configuration = CommandConfiguration(
+            abstract: "Model versions under the models directory, with their accuracies; each named as --model-path and models predict take it.")
         @Option(help: "Directory of trained models.")
         var modelsDir = KtrdrDefaults.modelsDirectory
+        @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
             let store = ModelStore(root: modelsDir, plugins: PluginHost(directory: "/nonexistent"))
-            for m in store.list() {
+            // Paths relative to the models directory: what model_path, --model-path and predict take.
+            let base = (modelsDir as NSString).standardizingPath + "/"
+            let models = store.list().map { m -> ModelSummary in
+                var m = m
+                let full = (m.path as NSString).standardizingPath
+                if full.hasPrefix(base) { m.path = String(full.dropFirst(base.count)) }
+                return m
+            }
+            if json { return print(String(decoding: try KtrdrJSON.encoder(pretty: true).encode(models), as: UTF8.self)) }
+            if models.isEmpty { printError("no trained models in \(modelsDir)") }
+            for m in models {
                 if let problem = m.problem { print("\(m.path)  INVALID: \(problem)"); continue }
                 print(String(format: "%@  v%d  %@ %@  %d features  val_accuracy %.4f  test_accuracy %.4f  %@", m.path, m.version ?? 0,
                              m.symbol ?? "?", m.timeframe ?? "?", m.features ?? 0, m.valAccuracy ?? .nan, m.testAccuracy ?? .nan,
@@ -32,7 +44,7 @@ struct ModelsCommand: ParsableCommand {
     struct Predict: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Compute the strategy's features on the model's data file and print the last N rows with the model's probabilities (JSON).")
-        @Argument(help: "A model version directory.")
+        @Argument(help: "A model version directory, as `models list` names it (relative to --models-dir), or a path inside it.")
         var model: String
         @Option(help: "Rows to print (the last complete ones).")
         var rows = 100

@@ -4,6 +4,7 @@ import KtrdrAPI
 import KtrdrCore
 import KtrdrDefaults
 import KtrdrFiles
+import KtrdrOperations
 import KtrdrPlugins
 
 struct StrategiesCommand: ParsableCommand {
@@ -14,16 +15,17 @@ struct StrategiesCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List strategies and whether each validates.")
         @Option(help: "Directory of strategy files.")
         var strategiesDir = KtrdrDefaults.strategiesDirectory
+        @Flag(help: "Print JSON (as GET /api/v1/strategies gives it).") var json = false
 
         func run() throws {
-            let files = ((try? FileManager.default.contentsOfDirectory(atPath: strategiesDir)) ?? []).filter { $0.hasSuffix(".yaml") }.sorted()
-            for file in files {
-                let path = (strategiesDir as NSString).appendingPathComponent(file)
-                do {
-                    let c = try StrategyLoader.load(path: path)
-                    print("\(Format.pad(c.name, 24)) \(Format.pad(c.plugin, 20)) v\(c.version)  \(c.description)")
-                } catch {
-                    print("\(Format.pad(String(file.dropLast(5)), 24)) INVALID: \(error)")
+            let list = StrategyCatalog.list(directory: strategiesDir)
+            if json { return print(String(decoding: try KtrdrJSON.encoder(pretty: true).encode(list), as: UTF8.self)) }
+            if list.isEmpty { printError("no strategy files (*.yaml) in \(strategiesDir)") }
+            for s in list {
+                if s.valid {
+                    print("\(Format.pad(s.name, 24)) \(Format.pad(s.plugin ?? "", 20)) v\(s.version ?? "?")  \(s.description ?? "")")
+                } else {
+                    print("\(Format.pad(s.name, 24)) INVALID: \(s.problems?.joined(separator: "; ") ?? "")")
                 }
             }
         }
