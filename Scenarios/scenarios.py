@@ -211,6 +211,11 @@ def b4_1(d):
             "did you mean 'sma_crossover'? strategies here: …", message)
     text = json.dumps(body)
     d.check("no stack trace", not re.search(r"Thread \d|\.swift:\d+|backtrace|Fatal", text), "plain message", text)
+    rc, out, err = d.ctl("strategies", "list", "--json", "--strategies-dir", d.strategies)
+    listed = {s["name"]: s for s in json.loads(out)} if rc == 0 else {}
+    api = {s["name"]: s for s in d.curl("GET", "/api/v1/strategies")[1]["data"]}
+    d.check("strategies list --json is what the API lists", listed == api and listed.get("sma_crossover", {}).get("valid") is True,
+            "the API's list, sma_crossover valid", f"{rc} {sorted(listed)} vs {sorted(api)} {err[-200:]}")
 
 
 @scenario("B4.2", "Missing data via ktrdrctl")

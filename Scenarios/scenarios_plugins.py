@@ -188,7 +188,13 @@ def t1(d):
             "completed on model v2", f"{result['status']} {result['metadata'].get('plugin')} {result.get('error')}")
 
     # libtorch in ktrdrd against Python's torch.jit.load on the same feature rows.
-    rc, out, err = d.ctl("models", "predict", new_dir, "--rows", "500", "--strategies-dir", d.strategies, "--data-dir", d.data,
+    # The name `models list` prints is the one predict (and model_path) takes.
+    rc, out, err = d.ctl("models", "list", "--json", "--models-dir", d.models)
+    listed = {m["path"]: m for m in json.loads(out)} if rc == 0 else {}
+    name = f"{NEURO}/EURUSD_1h_v2"
+    d.check("models list --json names v2 relative to the models directory", name in listed and listed[name]["version"] == 2,
+            name, sorted(listed))
+    rc, out, err = d.ctl("models", "predict", name, "--rows", "500", "--strategies-dir", d.strategies, "--data-dir", d.data,
                          "--models-dir", d.models)
     d.check("ktrdrctl models predict exits 0", rc == 0, "exit 0", f"{rc}: {err}")
     check = subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "Scenarios", "fixtures", "torch_crosscheck.py"),
