@@ -1,9 +1,13 @@
 """Protocol edges against a real ktrdrd: clients that never read, half-close, HTTP/1.0."""
 import json
 import os
+import re
+import shutil
 import socket
+import subprocess
+import tempfile
 import time
-from harness import CheckFailed  # noqa: F401
+from harness import ROOT, CheckFailed  # noqa: F401
 from scenarios import scenario
 
 
@@ -95,3 +99,31 @@ def h1(d):
     status, body = d.curl("PATCH", "/api/v1/operations")
     d.check("a wrong method is 405 in the envelope", status == 405 and isinstance(body, dict) and body["error"]["code"] == "method_not_allowed",
             "405 method_not_allowed", f"{status} {body}")
+
+
+SCHEMATHESIS = "schemathesis==4.32.5"
+ST_VENV = os.path.join(ROOT, ".build", "schemathesis-venv")
+
+
+@scenario("A2", "schemathesis (pinned) against the live OpenAPI document: every check, no failure, no 5xx")
+def a2(d):
+    exe = os.path.join(ST_VENV, "bin", "st")
+    if not os.access(exe, os.X_OK):
+        p = subprocess.run(["python3", "-m", "venv", ST_VENV], capture_output=True, text=True)
+        d.check("python3 -m venv works (python3-venv)", p.returncode == 0, "exit 0", p.stderr[-400:])
+        p = subprocess.run([os.path.join(ST_VENV, "bin", "pip"), "install", "-q", SCHEMATHESIS], capture_output=True, text=True, timeout=900)
+        d.check(f"pip install {SCHEMATHESIS}", p.returncode == 0, "exit 0", p.stderr[-400:])
+    work = tempfile.mkdtemp(prefix="ktrdr-st-")  # schemathesis and hypothesis write their caches into the working directory
+    try:
+        p = subprocess.run([exe, "--config-file", os.path.join(ROOT, "Scenarios", "fixtures", "schemathesis.toml"), "run",
+                            d.url + "/api/v1/openapi.json", "-H", f"Authorization: Bearer {d.home_token()}",
+                            "--checks", "all", "--max-examples", "25", "--seed", "1", "--no-color"],
+                           capture_output=True, text=True, timeout=900, cwd=work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    out = p.stdout + p.stderr
+    generated = re.search(r"(\d+) generated, (\d+) passed", out)
+    d.check("schemathesis passes: every generated case, every check", p.returncode == 0 and generated is not None
+            and generated.group(1) == generated.group(2), "N generated, N passed", out[-3000:])
+    d.check("the daemon is healthy afterwards", d.healthy(), "healthy", d.log_tail(5))
+    d.figure("cases", generated.group(1))

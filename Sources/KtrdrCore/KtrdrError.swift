@@ -72,7 +72,7 @@ public enum KtrdrError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .invalidName(field, value):
-            "\(field): invalid name '\(value)': expected 1-32 characters from [A-Za-z0-9._-]"
+            "\(field): invalid name '\(value)': expected 1-32 characters from [A-Za-z0-9._-], not '.' or '..'"
         case let .invalidTimeframe(field, value):
             "\(field): unknown timeframe '\(value)': expected one of \(Timeframe.allCases.map(\.rawValue).joined(separator: ", "))"
         case let .invalidDate(field, value):

@@ -25,7 +25,45 @@ enum OpenAPIDocument {
         return paths.keys.sorted { ($0.filter { $0 == "{" }.count, $0) < ($1.filter { $0 == "{" }.count, $1) }
     }()
 
-    static let json = #"""
+    /// The request fields sweeps and walk-forwards share.
+    static let sweepFields = #"""
+            "strategy_name": {"$ref": "#/components/schemas/Name"}, "symbol": {"$ref": "#/components/schemas/Name"}, "timeframe": {"$ref": "#/components/schemas/Timeframe"},
+            "initial_capital": {"type": "number"}, "commission": {"type": "number"}, "slippage": {"type": "number"},
+            "params": {"type": "object", "additionalProperties": {"type": "number"}, "description": "plugin parameters fixed for every trial"},
+            "overrides": {"type": "object", "additionalProperties": {"type": ["number", "boolean", "string"]}, "description": "strategy-file fields fixed for every trial, by YAML path"},
+            "grid": {"type": "object", "minProperties": 1, "additionalProperties": {"oneOf": [{"type": "string", "description": "start:stop:step (inclusive), a,b,c or one number"}, {"type": "number"}, {"type": "array", "items": {"type": "number"}}]}},
+            "where": {"type": "string", "description": "condition every trial meets: comparisons, + - * / %, and, or, not, parentheses (fast_period < slow_period)"},
+            "method": {"enum": ["grid", "random"], "default": "grid"}, "samples": {"type": "integer", "minimum": 1, "maximum": 100000}, "seed": {"type": "integer", "minimum": 0, "maximum": 18446744073709551615},
+            "rank": {"type": "string", "default": "sharpe_ratio", "description": "a metric name"}, "rank_order": {"enum": ["asc", "desc"]}
+    """#
+
+    /// The served document: `source` with the error responses routes share filled in: 400 where
+    /// a route takes parameters or a body, 401 on mutating routes (they need a token), 404 where
+    /// the path names something.
+    static let json: String = {
+        guard var doc = try? JSONSerialization.jsonObject(with: Data(source.utf8)) as? [String: Any],
+              var paths = doc["paths"] as? [String: [String: Any]] else { return source }
+        let error: [String: Any] = ["$ref": "#/components/responses/Error"]
+        for (path, var item) in paths {
+            let pathParameters = (item["parameters"] as? [Any])?.isEmpty == false
+            for method in ["get", "head", "post", "put", "delete"] {
+                guard var operation = item[method] as? [String: Any] else { continue }
+                var responses = operation["responses"] as? [String: Any] ?? [:]
+                let input = pathParameters || (operation["parameters"] as? [Any])?.isEmpty == false || operation["requestBody"] != nil
+                if input, responses["400"] == nil { responses["400"] = error }
+                if method != "get", method != "head", responses["401"] == nil { responses["401"] = error }
+                if path.contains("{"), responses["404"] == nil { responses["404"] = error }
+                operation["responses"] = responses
+                item[method] = operation
+            }
+            paths[path] = item
+        }
+        doc["paths"] = paths
+        guard let data = try? JSONSerialization.data(withJSONObject: doc, options: [.sortedKeys, .withoutEscapingSlashes]) else { return source }
+        return String(decoding: data, as: UTF8.self)
+    }()
+
+    static let source = #"""
     {
       "openapi": "3.1.0",
       "info": {"title": "ktrdrd", "version": "1", "description": "Backtests as asynchronous operations. Every response is an envelope: {success: true, data} or {success: false, error: {code, message, details}}. Undefined metrics (a ratio with a zero denominator, an average over no trades) are null, never NaN or Infinity."},
@@ -56,9 +94,9 @@ enum OpenAPIDocument {
             {"name": "status", "in": "query", "schema": {"$ref": "#/components/schemas/Status"}},
             {"name": "operation_type", "in": "query", "schema": {"enum": ["backtesting", "training", "sweep", "walkforward", "data_loading"]}},
             {"name": "active_only", "in": "query", "schema": {"type": "boolean"}},
-            {"name": "parent_id", "in": "query", "schema": {"type": "string"}, "description": "only the children (trials) of this operation"},
+            {"name": "parent_id", "in": "query", "schema": {"$ref": "#/components/schemas/OperationId"}, "description": "only the children (trials) of this operation"},
             {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
-            {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}}],
+            {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 9223372036854775807}}],
           "responses": {"200": {"description": "operations", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/OperationListEnvelope"}}}},
                         "400": {"$ref": "#/components/responses/Error"}}}},
         "/api/v1/operations/{id}": {
@@ -72,7 +110,7 @@ enum OpenAPIDocument {
         "/api/v1/operations/{id}/metrics": {"get": {
           "summary": "Sampled metric history, read incrementally with a cursor",
           "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}},
-                         {"name": "cursor", "in": "query", "schema": {"type": "integer", "minimum": 0}}],
+                         {"name": "cursor", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 9223372036854775807}}],
           "responses": {"200": {"description": "samples", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/MetricsEnvelope"}}}},
                         "404": {"$ref": "#/components/responses/Error"}}}},
         "/api/v1/sweeps/start": {"post": {
@@ -104,8 +142,11 @@ enum OpenAPIDocument {
         "/api/v1/workers/register": {"post": {"summary": "A worker's registration heartbeat (bearer: KTRDR_WORKER_TOKEN)", "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/WorkerInfo"}}}},
           "responses": {"200": {"description": "the server's workers", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AnyEnvelope"}}}}, "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}}}},
         "/api/v1/worker/dispatch": {"post": {"summary": "Worker: run a server's backtest under a lease (strategy text, data blob by SHA-256, attempt, lease)",
-          "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["run", "strategy_source", "data_sha256", "server_operation_id", "attempt", "lease", "lease_seconds"]}}}},
-          "responses": {"200": {"description": "started", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Started"}}}}, "409": {"$ref": "#/components/responses/Error"}, "422": {"$ref": "#/components/responses/Error"}}}},
+          "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["run", "strategy_source", "data_sha256", "server_operation_id", "attempt", "lease", "lease_seconds"],
+            "additionalProperties": false, "properties": {"run": {"$ref": "#/components/schemas/BacktestRequest"}, "strategy_source": {"type": "string"},
+              "data_sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"}, "plugin": {"type": "object", "required": ["name", "version"], "properties": {"name": {"type": "string"}, "version": {"type": "string"}}},
+              "server_operation_id": {"type": "string"}, "attempt": {"type": "integer", "minimum": 1, "maximum": 9223372036854775807}, "lease": {"type": "string"}, "lease_seconds": {"type": "number", "exclusiveMinimum": 0}}}}}},
+          "responses": {"200": {"description": "started", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Started"}}}}, "404": {"$ref": "#/components/responses/Error", "description": "not a worker"}, "409": {"$ref": "#/components/responses/Error"}, "422": {"$ref": "#/components/responses/Error"}}}},
         "/api/v1/blobs/{sha256}": {
           "parameters": [{"name": "sha256", "in": "path", "required": true, "schema": {"type": "string", "pattern": "^[0-9a-f]{64}$"}}],
           "head": {"summary": "Worker: is this data file here?", "responses": {"200": {"description": "present"}, "404": {"description": "absent"}}},
@@ -121,6 +162,10 @@ enum OpenAPIDocument {
         "schemas": {
           "Status": {"enum": ["pending", "running", "completed", "failed", "cancelled"]},
           "NumberOrNull": {"type": ["number", "null"]},
+          "Name": {"type": "string", "pattern": "^(?!\\.\\.?$)[A-Za-z0-9._-]{1,32}$", "description": "a strategy or symbol name (a file name part, checked before any file access)"},
+          "Timeframe": {"enum": ["1m", "5m", "15m", "30m", "1h", "4h", "1d", "1w"]},
+          "Date": {"type": "string", "format": "date", "description": "YYYY-MM-DD (UTC); YYYY-MM-DDTHH:MM[:SS][Z] is also taken"},
+          "OperationId": {"type": "string", "pattern": "^op_[a-z0-9_]{1,61}$"},
           "Error": {"type": "object", "required": ["success", "error"], "properties": {
             "success": {"const": false},
             "error": {"type": "object", "required": ["code", "message"], "properties": {
@@ -129,11 +174,10 @@ enum OpenAPIDocument {
               "problems": {"type": "array", "items": {"type": "object", "required": ["path", "message"], "properties": {"path": {"type": "string"}, "line": {"type": "integer"}, "message": {"type": "string"}}}}}}}},
           "BacktestRequest": {"type": "object", "required": ["strategy_name", "symbol", "timeframe"], "additionalProperties": false,
             "description": "A field not listed here is a 400 unknown_field naming it.", "properties": {
-            "strategy_name": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,32}$"},
-            "symbol": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,32}$"},
-            "timeframe": {"enum": ["1m", "5m", "15m", "30m", "1h", "4h", "1d", "1w"]},
-            "start_date": {"type": "string", "description": "YYYY-MM-DD or ISO-8601 UTC; omitted: from the file's first bar"},
-            "end_date": {"type": "string", "description": "inclusive; a date alone covers the whole day"},
+            "strategy_name": {"$ref": "#/components/schemas/Name"}, "symbol": {"$ref": "#/components/schemas/Name"},
+            "timeframe": {"$ref": "#/components/schemas/Timeframe"},
+            "start_date": {"$ref": "#/components/schemas/Date", "description": "omitted: from the file's first bar"},
+            "end_date": {"$ref": "#/components/schemas/Date", "description": "inclusive; a date alone covers the whole day"},
             "initial_capital": {"type": "number", "default": 100000}, "commission": {"type": "number", "default": 0.001},
             "slippage": {"type": "number", "default": 0.0005}, "model_path": {"type": "string"}, "mode": {"enum": ["local", "remote"], "description": "remote: run on a worker (the server needs workers); default: local, or remote with USE_REMOTE_BACKTEST_SERVICE=true"},
             "pace_bars_per_second": {"type": "number", "minimum": 1, "description": "replay pacing: at most this many bars per second; omitted: full speed"},
@@ -174,14 +218,13 @@ enum OpenAPIDocument {
               "metrics": {"$ref": "#/components/schemas/Metrics"}, "trades": {"type": "array", "items": {"$ref": "#/components/schemas/Trade"}},
               "equity_curve": {"type": "object", "required": ["timestamps", "equity", "drawdown_pct", "position"], "description": "Parallel arrays; timestamps in UTC epoch seconds."}}}}},
           "SweepRequest": {"type": "object", "required": ["strategy_name", "symbol", "timeframe", "grid"], "additionalProperties": false, "properties": {
-            "strategy_name": {"type": "string"}, "symbol": {"type": "string"}, "timeframe": {"type": "string"},
-            "start_date": {"type": "string"}, "end_date": {"type": "string"}, "initial_capital": {"type": "number"}, "commission": {"type": "number"}, "slippage": {"type": "number"},
-            "params": {"type": "object", "additionalProperties": {"type": "number"}, "description": "plugin parameters fixed for every trial"},
-            "overrides": {"type": "object", "additionalProperties": {"type": ["number", "boolean", "string"]}, "description": "strategy-file fields fixed for every trial, by YAML path"},
-            "grid": {"type": "object", "minProperties": 1, "additionalProperties": {"oneOf": [{"type": "string", "description": "start:stop:step (inclusive), a,b,c or one number"}, {"type": "number"}, {"type": "array", "items": {"type": "number"}}]}},
-            "where": {"type": "string", "description": "condition every trial meets: comparisons, + - * / %, and, or, not, parentheses (fast_period < slow_period)"},
-            "method": {"enum": ["grid", "random"], "default": "grid"}, "samples": {"type": "integer", "minimum": 1}, "seed": {"type": "integer", "minimum": 0},
-            "rank": {"type": "string", "default": "sharpe_ratio", "description": "a metric name"}, "rank_order": {"enum": ["asc", "desc"]}}},
+            "start_date": {"$ref": "#/components/schemas/Date"}, "end_date": {"$ref": "#/components/schemas/Date"},
+            \#(sweepFields)}},
+          "WalkForwardRequest": {"type": "object", "required": ["strategy_name", "symbol", "timeframe", "grid", "train", "test"], "additionalProperties": false,
+            "description": "The fields of SweepRequest except start_date and end_date, plus train, test and step.", "properties": {
+            "train": {"type": "integer", "minimum": 2, "maximum": 9223372036854775807, "description": "bars in sample per window"}, "test": {"type": "integer", "minimum": 1, "maximum": 9223372036854775807, "description": "bars out of sample, right after"},
+            "step": {"type": "integer", "minimum": 1, "maximum": 9223372036854775807, "description": "bars between window starts; default test; at least test"},
+            \#(sweepFields)}},
           "SweepResultEnvelope": {"type": "object", "required": ["success", "data"], "properties": {"success": {"const": true}, "data": {"type": "object",
             "required": ["operation_id", "status", "rank", "rank_order", "parameters", "trials_total", "trials_completed", "trials_failed", "trials"], "properties": {
               "trials": {"type": "array", "items": {"type": "object", "required": ["index", "params", "status"], "properties": {
@@ -191,10 +234,6 @@ enum OpenAPIDocument {
               "overfitting": {"type": "object", "description": "deflated Sharpe ratio of the top trial (Bailey and Lopez de Prado 2014) and probability of backtest overfitting by CSCV (16 blocks; up to 2,000 trials)",
                 "properties": {"deflated_sharpe_ratio": {"type": ["number", "null"]}, "expected_max_sharpe": {"type": ["number", "null"]},
                   "best_sharpe": {"type": ["number", "null"]}, "pbo": {"type": ["number", "null"]}, "pbo_splits": {"type": ["integer", "null"]}, "trials": {"type": "integer"}}}}}}},
-          "WalkForwardRequest": {"type": "object", "required": ["strategy_name", "symbol", "timeframe", "grid", "train", "test"],
-            "description": "The fields of SweepRequest except start_date and end_date, plus train, test and step; any other field is a 400 unknown_field.", "properties": {
-            "train": {"type": "integer", "minimum": 2, "description": "bars in sample per window"}, "test": {"type": "integer", "minimum": 1, "description": "bars out of sample, right after"},
-            "step": {"type": "integer", "minimum": 1, "description": "bars between window starts; default test; at least test"}}},
           "WalkForwardResultEnvelope": {"type": "object", "required": ["success", "data"], "properties": {"success": {"const": true}, "data": {"type": "object",
             "required": ["operation_id", "status", "rank", "parameters", "windows_total", "windows"], "properties": {
               "windows": {"type": "array", "items": {"type": "object", "required": ["index", "train_start", "train_end", "test_start", "test_end", "trials"], "properties": {

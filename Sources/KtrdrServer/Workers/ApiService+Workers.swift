@@ -20,6 +20,7 @@ extension ApiService {
 
     /// `POST /api/v1/worker/dispatch`.
     public func dispatch(_ body: Data) async throws(ApiError) -> StartedResponse {
+        _ = try blobStore()  // a server is no worker: 404 before the body is read
         let d: DispatchRequest = try decode(DispatchRequest.self, from: body)
         let record = try await manager.startDispatched(d)
         return StartedResponse(operationId: record.operationId, status: "started",
