@@ -7,6 +7,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 quiet() { grep -vE '^\[[0-9]+/[0-9]+\] (Compiling|Write|Emitting|Linking)|^(Building|Fetching|Computing|Creating|Working copy|Fetched|Computed)' || true; }
 
+# .ci/run has installed them already (CI=true makes install-deps refresh the package lists).
+[ "${CI:-}" = "true" ] || bash scripts/install-deps.sh --test || { echo "installing the test packages failed"; echo "tests: 0 passed, 1 failed"; exit 1; }
 swift build --build-tests 2>&1 | quiet
 if [ "${PIPESTATUS[0]}" -ne 0 ]; then echo "build failed"; echo "tests: 0 passed, 1 failed"; exit 1; fi
 log=$(mktemp)
