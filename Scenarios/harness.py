@@ -14,6 +14,18 @@ BIN = os.environ.get("KTRDR_BIN_DIR", os.path.join(ROOT, ".build", "release"))
 KTRDRCTL = os.path.join(BIN, "ktrdrctl")
 
 
+def pip_tool(d, requirement, command):
+    """A pinned tool from PyPI in its own venv under .build/ (made once): the path of `command`."""
+    venv = os.path.join(ROOT, ".build", requirement.split("==")[0] + "-venv")
+    exe = os.path.join(venv, "bin", command)
+    if not os.access(exe, os.X_OK):
+        p = subprocess.run(["python3", "-m", "venv", venv], capture_output=True, text=True)
+        d.check("python3 -m venv works (python3-venv)", p.returncode == 0, "exit 0", p.stderr[-400:])
+        p = subprocess.run([os.path.join(venv, "bin", "pip"), "install", "-q", requirement], capture_output=True, text=True, timeout=900)
+        d.check(f"pip install {requirement}", p.returncode == 0, "exit 0", p.stderr[-400:])
+    return exe
+
+
 class CheckFailed(Exception):
     pass
 

@@ -10,22 +10,11 @@ import tempfile
 
 import yaml
 
-from harness import BIN, ROOT
+from harness import BIN, ROOT, pip_tool
 from scenarios import scenario
 
 DEPLOY = os.path.join(ROOT, "deploy")
 VALIDATOR = "kubernetes-validate==1.37.0"
-VENV = os.path.join(ROOT, ".build", "deploy-venv")
-
-
-def _validator(d):
-    exe = os.path.join(VENV, "bin", "kubernetes-validate")
-    if not os.access(exe, os.X_OK):
-        p = subprocess.run(["python3", "-m", "venv", VENV], capture_output=True, text=True)
-        d.check("python3 -m venv works (python3-venv)", p.returncode == 0, "exit 0", p.stderr[-400:])
-        p = subprocess.run([os.path.join(VENV, "bin", "pip"), "install", "-q", VALIDATOR], capture_output=True, text=True, timeout=600)
-        d.check(f"pip install {VALIDATOR}", p.returncode == 0, "exit 0", p.stderr[-400:])
-    return exe
 
 
 def _docs(text):
@@ -61,7 +50,7 @@ def d1(d):
         k8s = os.path.join(tmp, "k8s")
         shutil.copytree(os.path.join(DEPLOY, "k8s"), k8s)
         shutil.copy(os.path.join(k8s, "overlays", "production", "tokens.env.example"), os.path.join(k8s, "overlays", "production", "tokens.env"))
-        exe = _validator(d)
+        exe = pip_tool(d, VALIDATOR, "kubernetes-validate")
         rendered = {}
         for name, path in (("base", "base"), ("production", "overlays/production")):
             p = subprocess.run(["kubectl", "kustomize", os.path.join(k8s, path)], capture_output=True, text=True)

@@ -7,7 +7,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from harness import ROOT, CheckFailed  # noqa: F401
+from harness import ROOT, CheckFailed, pip_tool  # noqa: F401
 from scenarios import scenario
 
 
@@ -102,17 +102,11 @@ def h1(d):
 
 
 SCHEMATHESIS = "schemathesis==4.32.5"
-ST_VENV = os.path.join(ROOT, ".build", "schemathesis-venv")
 
 
 @scenario("A2", "schemathesis (pinned) against the live OpenAPI document: every check, no failure, no 5xx")
 def a2(d):
-    exe = os.path.join(ST_VENV, "bin", "st")
-    if not os.access(exe, os.X_OK):
-        p = subprocess.run(["python3", "-m", "venv", ST_VENV], capture_output=True, text=True)
-        d.check("python3 -m venv works (python3-venv)", p.returncode == 0, "exit 0", p.stderr[-400:])
-        p = subprocess.run([os.path.join(ST_VENV, "bin", "pip"), "install", "-q", SCHEMATHESIS], capture_output=True, text=True, timeout=900)
-        d.check(f"pip install {SCHEMATHESIS}", p.returncode == 0, "exit 0", p.stderr[-400:])
+    exe = pip_tool(d, SCHEMATHESIS, "st")
     work = tempfile.mkdtemp(prefix="ktrdr-st-")  # schemathesis and hypothesis write their caches into the working directory
     try:
         p = subprocess.run([exe, "--config-file", os.path.join(ROOT, "Scenarios", "fixtures", "schemathesis.toml"), "run",
@@ -127,3 +121,57 @@ def a2(d):
             and generated.group(1) == generated.group(2), "N generated, N passed", out[-3000:])
     d.check("the daemon is healthy afterwards", d.healthy(), "healthy", d.log_tail(5))
     d.figure("cases", generated.group(1))
+
+
+# Run as another local user: what it tries, and whether each was allowed.
+AS_OTHER_USER = r"""
+import json, socket, sys, urllib.request
+home, url = sys.argv[1], sys.argv[2]
+out = {}
+def attempt(name, f):
+    try:
+        f()
+        out[name] = "allowed"
+    except PermissionError:
+        out[name] = "EACCES"
+    except urllib.error.HTTPError as e:
+        out[name] = e.code
+    except Exception as e:
+        out[name] = type(e).__name__
+def http(method, path):
+    return lambda: urllib.request.urlopen(urllib.request.Request(url + path, method=method), timeout=10).read()
+attempt("socket", lambda: socket.socket(socket.AF_UNIX).connect(home + "/run/ktrdrd.sock"))
+for f in ("ktrdr.db", "ktrdr.db-wal", "run/http-token", "log/ktrdrd.log", "run/ktrdrd.pid"):
+    attempt(f, lambda f=f: open(home + "/" + f, "rb").read(1))
+attempt("GET /api/v1/operations", http("GET", "/api/v1/operations"))
+attempt("POST /api/v1/plugins/reload", http("POST", "/api/v1/plugins/reload"))
+attempt("DELETE /api/v1/operations/{id}", http("DELETE", "/api/v1/operations/" + sys.argv[3]))
+print(json.dumps(out))
+"""
+
+
+@scenario("S3", "A second local user: the home is tightened, files are private, HTTP reads only")
+def s3(d):
+    op = d.start_backtest(strategy_name="sma_crossover", symbol="GOOG", timeframe="1d")
+    d.wait_status(op, ["completed", "failed"])
+    # An existing home as a user might have made it: world-readable directory and database.
+    d.stop()
+    os.chmod(d.home, 0o755)
+    os.chmod(os.path.join(d.home, "ktrdr.db"), 0o644)
+    d.start()
+    modes = {f: oct(os.stat(os.path.join(d.home, f)).st_mode & 0o777)
+             for f in ("", "ktrdr.db", "ktrdr.db-wal", "run/http-token", "run/ktrdrd.sock", "log/ktrdrd.log", "run/ktrdrd.pid")}
+    d.check("the home is tightened at start and its files are the owner's only", modes[""] == "0o700"
+            and all(m == "0o600" for f, m in modes.items() if f), "home 0o700, files 0o600", modes)
+    os.chmod(d.home, 0o711)  # let the other user reach the files, to test their own modes
+    try:
+        p = subprocess.run(["/usr/bin/python3", "-c", AS_OTHER_USER, d.home, d.url, op], capture_output=True, text=True,
+                           user=65534, group=65534, extra_groups=[], cwd="/", timeout=60)
+    finally:
+        os.chmod(d.home, 0o700)
+    got = json.loads(p.stdout) if p.returncode == 0 else {}
+    want = {"socket": "EACCES", "ktrdr.db": "EACCES", "ktrdr.db-wal": "EACCES", "run/http-token": "EACCES", "log/ktrdrd.log": "EACCES",
+            "run/ktrdrd.pid": "EACCES", "GET /api/v1/operations": "allowed", "POST /api/v1/plugins/reload": 401,
+            "DELETE /api/v1/operations/{id}": 401}
+    d.check("as nobody: socket and state files refused, HTTP reads allowed, mutating calls 401", got == want, want, got or p.stderr[-400:])
+    d.check("the daemon is healthy", d.healthy(), "healthy", d.log_tail(5))
