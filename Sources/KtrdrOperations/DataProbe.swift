@@ -19,19 +19,17 @@ struct DataProbe {
     private let timeField: Int
 
     static func facts(path: String, request: BacktestRequest, warmup: Int) throws(KtrdrError) -> Backtester.RangeFacts? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            if errno == ENOENT { throw .dataNotFound(path: path, available: Existing.dataSets(besides: path)) }
-            throw .io(path: path, message: String(cString: strerror(errno)))
-        }
-        defer { close(fd) }
-        guard let probe = try DataProbe(fd: fd, path: path) else { return nil }
-        return probe.facts(start: request.start, end: request.end, warmup: warmup)
+        try probing(path) { $0.facts(start: request.start, end: request.end, warmup: warmup) }
     }
 
     /// Bars between `start` and `end` (inclusive), counting at most `cap`; nil when the
     /// probe cannot read the file cheaply.
     static func count(path: String, start: Int64?, end: Int64?, upTo cap: Int) throws(KtrdrError) -> Int? {
+        try probing(path) { $0.facts(start: start, end: end, warmup: max(0, cap - 1))?.barsInRange }
+    }
+
+    /// Opens the file, probes it and answers from the probe; nil when it cannot be probed cheaply.
+    private static func probing<T>(_ path: String, _ answer: (DataProbe) -> T?) throws(KtrdrError) -> T? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             if errno == ENOENT { throw .dataNotFound(path: path, available: Existing.dataSets(besides: path)) }
@@ -39,7 +37,7 @@ struct DataProbe {
         }
         defer { close(fd) }
         guard let probe = try DataProbe(fd: fd, path: path) else { return nil }
-        return probe.facts(start: start, end: end, warmup: max(0, cap - 1))?.barsInRange
+        return answer(probe)
     }
 
     private init?(fd: Int32, path: String) throws(KtrdrError) {
