@@ -1,4 +1,6 @@
 """Scenarios of the research loop: parameters for one run (PA1), sweeps (SW1-SW3), walk-forward (WF1)."""
+import calendar
+import datetime
 import hashlib
 import json
 import os
@@ -251,6 +253,22 @@ def wf1(d):
     s = base["out_of_sample"]
     d.check("the stitched out-of-sample record covers every test bar", s["bars"] == 7 * 500 and s["trades"] > 0, "3,500 bars", s)
     d.figure("walk-forward efficiency", s.get("walk_forward_efficiency"))
+
+    # Calendar windows: three months in sample, one out, a month apart.
+    rc, out, err = d.ctl("walkforward", "run", "sma_crossover", "EURUSD", "1h", *WF_GRID, "--train", "3mo", "--test", "1mo", "--json", timeout=300)
+    d.check("walkforward run --train 3mo --test 1mo exits 0", rc == 0, "exit 0", f"{rc}: {err[-600:]}")
+    spans = json.loads(out)["windows"] if rc == 0 else []
+    day = lambda iso: datetime.datetime.fromisoformat(iso.replace("Z", "+00:00"))  # noqa: E731
+
+    def months_after(t, n):
+        y, m = divmod(t.year * 12 + t.month - 1 + n, 12)
+        return t.replace(year=y, month=m + 1, day=min(t.day, calendar.monthrange(y, m + 1)[1]))
+    first = day(spans[0]["train_start"]) if spans else None
+    ok = [day(w["test_start"]) >= months_after(first, 3 + w["index"]) > day(w["train_end"])
+          and months_after(first, 4 + w["index"]) > day(w["test_end"]) for w in spans]
+    d.check("each window: 3 calendar months in sample then 1 out, counted from the first window's start", len(spans) >= 5 and all(ok),
+            ">= 5 windows, every boundary on its month", [(w["train_start"], w["test_start"], w["test_end"], w["train_bars"]) for w in spans])
+    d.figure("calendar windows (3mo/1mo)", len(spans))
 
     # No look-ahead: alter every bar from window 4's test part on; windows 1-4 must choose the same.
     first_test = 60 + 3 * 500 + 1000

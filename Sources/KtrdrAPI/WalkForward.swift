@@ -2,21 +2,21 @@ import Foundation
 import KtrdrCore
 
 /// `POST /api/v1/walkforwards/start`, `walkforward.start`: a sweep's fields (strategy, run
-/// fields, grid, condition, rank) plus the windows in bars. For each window the grid is swept
-/// on the `train` bars and its best trial runs on the `test` bars right after.
+/// fields, grid, condition, rank) plus the windows, in bars or calendar spans. For each window
+/// the grid is swept on the `train` part and its best trial runs on the `test` part right after.
 public struct WalkForwardRequest: Codable, Sendable, Equatable, StrictFields {
     public var sweep: SweepRequest
-    public var train: Int
-    public var test: Int
-    /// Bars between two windows' starts (default: `test`, so out-of-sample parts tile).
-    public var step: Int?
+    public var train: WindowLength
+    public var test: WindowLength
+    /// Between two windows' starts (default: `test`, so out-of-sample parts tile).
+    public var step: WindowLength?
 
     /// Windows cover the whole file, so a backtest's date range does not apply (refused by name).
     public static let fieldNames = SweepRequest.fieldNames.filter { !["start_date", "end_date", "mode"].contains($0) } + ["train", "test", "step"]
 
     private enum CodingKeys: String, CodingKey { case train, test, step }
 
-    public init(sweep: SweepRequest, train: Int, test: Int, step: Int? = nil) {
+    public init(sweep: SweepRequest, train: WindowLength, test: WindowLength, step: WindowLength? = nil) {
         self.sweep = sweep
         self.train = train
         self.test = test
@@ -26,9 +26,9 @@ public struct WalkForwardRequest: Codable, Sendable, Equatable, StrictFields {
     public init(from decoder: any Decoder) throws {
         sweep = try SweepRequest(from: decoder)
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        train = try c.decode(Int.self, forKey: .train)
-        test = try c.decode(Int.self, forKey: .test)
-        step = try c.decodeIfPresent(Int.self, forKey: .step)
+        train = try c.decode(WindowLength.self, forKey: .train)
+        test = try c.decode(WindowLength.self, forKey: .test)
+        step = try c.decodeIfPresent(WindowLength.self, forKey: .step)
     }
 
     public func encode(to encoder: any Encoder) throws {

@@ -30,10 +30,10 @@ extension OperationManager {
             } catch { throw sweep.overrides(for: k).explain(error) }
             longest = max(longest, strategy.historyRequired, implementation.warmupBars)
         }
-        // Windows are bar counts: the file is read here (through the data cache, so the run
+        // Windows are bar indices: the file is read here (through the data cache, so the run
         // itself does not read it again).
-        let bars = try config.load(sweep.dataPath).count
-        let windows = try WalkForwardPlan.windows(bars: bars, first: longest, train: r.train, test: r.test, step: r.step ?? r.test)
+        let timestamps = try config.load(sweep.dataPath).timestamps
+        let windows = try WalkForwardPlan.windows(timestamps: timestamps, first: longest, train: r.train, test: r.test, step: r.step ?? r.test)
         return WalkForwardJob(request: r, sweep: sweep, windows: windows)
     }
 }

@@ -14,26 +14,40 @@ struct WalkForwardCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Choose parameters on each window's training bars, test them on the bars after.",
             discussion: """
-                Windows are in bars: --train bars in sample, then --test bars out of sample, the next
-                window --step bars later (default --test). The first window starts after the longest
-                warm-up any trial needs; test runs take their warm-up from before their window.
+                Windows are in bars (--train 1000) or calendar spans (--train 6mo: min, h, d, w, mo, y):
+                --train in sample, then --test out of sample, the next window --step later (default
+                --test). The first window starts after the longest warm-up any trial needs; test runs
+                take their warm-up from before their window.
                 Example: ktrdrctl walkforward run sma_crossover EURUSD 1h --param fast_period=5:30:5
                   --param slow_period=20:100:10 --where 'fast_period < slow_period' --train 1000 --test 500
                 """)
 
         @OptionGroup var daemon: DaemonOptions
         @OptionGroup var grid: SweepOptions
-        @Option(help: "Bars in sample per window.") var train: Int
-        @Option(help: "Bars out of sample, right after the training bars.") var test: Int
-        @Option(help: "Bars between window starts (default: --test).") var step: Int?
+        @Option(help: "In sample per window: bars, or a span (6mo, 2w, 30d, 12h, 90min, 1y).") var train: String
+        @Option(help: "Out of sample, right after the training part: bars or a span.") var test: String
+        @Option(help: "Between window starts: bars or a span (default: --test).") var step: String?
         @Flag(help: "Print the result as JSON.") var json = false
+
+        func validate() throws {
+            for (name, value) in [("train", train), ("test", test), ("step", step)] {
+                guard let value else { continue }
+                do throws(KtrdrError) { _ = try WindowLength.parse(value, field: "--\(name)") } catch {
+                    throw ValidationError(error.description)
+                }
+            }
+        }
 
         func run() throws {
             let connection = try daemon.connect()
             var body = try grid.body()
-            body["train"] = train
-            body["test"] = test
-            if let step { body["step"] = step }
+            func length(_ text: String) -> Any {
+                guard case let .bars(n)? = try? WindowLength.parse(text, field: "") else { return text }
+                return n
+            }
+            body["train"] = length(train)
+            body["test"] = length(test)
+            if let step { body["step"] = length(step) }
             let record = try withClient { try connection.startWalkForward(body) }
             let id = record.operationId
             printError("operation \(id): walk-forward of \(grid.strategy) on \(grid.symbol) \(grid.timeframe), "

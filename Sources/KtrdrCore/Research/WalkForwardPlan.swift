@@ -41,4 +41,81 @@ public enum WalkForwardPlan {
             return WalkForwardWindow(index: k, trainStart: start, trainEnd: start + train, testStart: start + train, testEnd: start + train + test)
         }
     }
+
+    /// Windows over the bars' times, each length in bars or as a calendar span (a span's part
+    /// holds the bars whose time falls in it). Span anchors count from the first window's
+    /// start, so gaps in the data never make the windows drift.
+    public static func windows(timestamps ts: [Int64], first: Int, train: WindowLength, test: WindowLength,
+                               step: WindowLength) throws(KtrdrError) -> [WalkForwardWindow] {
+        if case let .bars(tr) = train, case let .bars(te) = test, case let .bars(st) = step {
+            return try windows(bars: ts.count, first: first, train: tr, test: te, step: st)
+        }
+        let n = ts.count
+        guard first >= 0, first + 2 < n else {
+            throw .insufficientData(needed: first + 3, found: n, detail: "bars for one walk-forward window after \(first) warm-up bars")
+        }
+        func index(atOrAfter t: Int64, from low: Int) -> Int {
+            var lo = low, hi = n
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if ts[mid] < t { lo = mid + 1 } else { hi = mid }
+            }
+            return lo
+        }
+        let covered = ts[n - 1] + (ts[n - 1] - ts[n - 2])  // the end of the last bar
+        var out = [WalkForwardWindow]()
+        while true {
+            let k = out.count
+            // Each boundary is a bar-given time (`origin`) plus the spans added since, as one offset.
+            var origin: Int64, offset = WindowLength.Offset()
+            let start: Int
+            if case let .bars(b) = step {
+                start = first + k * b
+                guard start < n else { break }
+                origin = ts[start]
+            } else {
+                origin = ts[first]
+                offset = step.offset(times: k)
+                start = index(atOrAfter: offset.applied(to: origin), from: first)
+                guard start < n else { break }
+            }
+            let anchor = offset.applied(to: origin)
+            let trainEnd: Int
+            if case let .bars(b) = train {
+                trainEnd = start + b
+                guard trainEnd < n else { break }
+                (origin, offset) = (ts[trainEnd], WindowLength.Offset())
+            } else {
+                offset = offset + train.offset()
+                guard offset.applied(to: origin) < covered else { break }
+                trainEnd = index(atOrAfter: offset.applied(to: origin), from: start)
+            }
+            let testEnd: Int
+            if case let .bars(b) = test {
+                testEnd = trainEnd + b
+                guard testEnd <= n else { break }
+            } else {
+                offset = offset + test.offset()
+                guard offset.applied(to: origin) <= covered else { break }
+                testEnd = index(atOrAfter: offset.applied(to: origin), from: trainEnd)
+            }
+            let window = "window \(k) (training from \(UTCTime.short(anchor)))"
+            guard trainEnd - start >= 2 else {
+                throw .invalidRequest("\(window): \(trainEnd - start) bars in sample with train \(train); at least 2 (a gap in the data, or a span shorter than two bars)")
+            }
+            guard testEnd > trainEnd else {
+                throw .invalidRequest("\(window): no bar out of sample with test \(test) (a gap in the data, or a span shorter than one bar)")
+            }
+            if let last = out.last, trainEnd < last.testEnd {
+                throw .invalidRequest("step \(step) is shorter than test \(test): out-of-sample windows would overlap and the stitched curve would count bars twice")
+            }
+            out.append(WalkForwardWindow(index: k, trainStart: start, trainEnd: trainEnd, testStart: trainEnd, testEnd: testEnd))
+            guard out.count <= maximumWindows else { throw .invalidRequest("more than \(maximumWindows) windows (use a longer step)") }
+        }
+        guard !out.isEmpty else {
+            throw .insufficientData(needed: first + 3, found: n, detail: "no complete walk-forward window of train \(train) and test \(test) "
+                + "between \(UTCTime.short(ts[first])) (after \(first) warm-up bars) and \(UTCTime.short(ts[n - 1]))")
+        }
+        return out
+    }
 }

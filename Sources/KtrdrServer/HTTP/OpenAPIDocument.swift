@@ -166,6 +166,8 @@ enum OpenAPIDocument {
           "Timeframe": {"enum": ["1m", "5m", "15m", "30m", "1h", "4h", "1d", "1w"]},
           "Date": {"type": "string", "format": "date", "description": "YYYY-MM-DD (UTC); YYYY-MM-DDTHH:MM[:SS][Z] is also taken"},
           "OperationId": {"type": "string", "pattern": "^op_[a-z0-9_]{1,61}$"},
+          "WindowLength": {"description": "bars (an integer, or digits as a string) or a calendar span: a number and min, h, d, w, mo or y (months and years keep the day of the month)",
+            "oneOf": [{"type": "integer", "minimum": 1, "maximum": 9223372036854775807}, {"type": "string", "pattern": "^[1-9][0-9]{0,8}(min|h|d|w|mo|y)?$"}]},
           "Error": {"type": "object", "required": ["success", "error"], "properties": {
             "success": {"const": false},
             "error": {"type": "object", "required": ["code", "message"], "properties": {
@@ -221,9 +223,9 @@ enum OpenAPIDocument {
             "start_date": {"$ref": "#/components/schemas/Date"}, "end_date": {"$ref": "#/components/schemas/Date"},
             \#(sweepFields)}},
           "WalkForwardRequest": {"type": "object", "required": ["strategy_name", "symbol", "timeframe", "grid", "train", "test"], "additionalProperties": false,
-            "description": "The fields of SweepRequest except start_date and end_date, plus train, test and step.", "properties": {
-            "train": {"type": "integer", "minimum": 2, "maximum": 9223372036854775807, "description": "bars in sample per window"}, "test": {"type": "integer", "minimum": 1, "maximum": 9223372036854775807, "description": "bars out of sample, right after"},
-            "step": {"type": "integer", "minimum": 1, "maximum": 9223372036854775807, "description": "bars between window starts; default test; at least test"},
+            "description": "The fields of SweepRequest except start_date and end_date, plus train, test and step (bars, or spans such as 6mo).", "properties": {
+            "train": {"$ref": "#/components/schemas/WindowLength", "description": "in sample per window"}, "test": {"$ref": "#/components/schemas/WindowLength", "description": "out of sample, right after"},
+            "step": {"$ref": "#/components/schemas/WindowLength", "description": "between window starts; default test; at least test"},
             \#(sweepFields)}},
           "SweepResultEnvelope": {"type": "object", "required": ["success", "data"], "properties": {"success": {"const": true}, "data": {"type": "object",
             "required": ["operation_id", "status", "rank", "rank_order", "parameters", "trials_total", "trials_completed", "trials_failed", "trials"], "properties": {
