@@ -47,8 +47,13 @@ final class CloseUnlessKeepAlive: ChannelDuplexHandler, RemovableChannelHandler 
         case .end:
             if !keepAlive.isEmpty { keepAlive.removeFirst() }
             if closing {
-                context.writeAndFlush(data, promise: promise)
-                context.close(promise: nil)
+                // Close once the response is out: closing at once fails the writes still queued
+                // (a large body on a full socket buffer was cut short).
+                let written = context.eventLoop.makePromise(of: Void.self)
+                if let promise { written.futureResult.cascade(to: promise) }
+                let channel = context.channel
+                written.futureResult.whenComplete { _ in channel.close(promise: nil) }
+                context.writeAndFlush(data, promise: written)
             } else {
                 context.write(data, promise: promise)
             }
