@@ -1,13 +1,15 @@
 """Scenarios of the research loop: parameters for one run (PA1), sweeps (SW1-SW3), walk-forward (WF1)."""
 import calendar
+import csv
 import datetime
 import hashlib
 import json
 import os
 import re
+import subprocess
 import time
 
-from harness import ROOT
+from harness import ROOT, pip_tool
 from scenarios import scenario
 
 
@@ -85,6 +87,58 @@ def pa1(d):
 GRID = ["--param", "fast_period=5:50:5", "--param", "slow_period=20:200:10", "--where", "fast_period < slow_period"]
 
 
+READ_PARQUET = """
+import json, sys, pyarrow.parquet as pq
+t = pq.read_table(sys.argv[1])
+rows = [{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in r.items()} for r in t.to_pylist()]
+print(json.dumps({"schema": {f.name: str(f.type) for f in t.schema}, "rows": rows}))
+"""
+
+
+def read_parquet(d, path):
+    """The file as pyarrow reads it (pinned, in its own venv): column types and rows."""
+    python = pip_tool(d, "pyarrow==26.0.1", "python")
+    p = subprocess.run([python, "-c", READ_PARQUET, path], capture_output=True, text=True, timeout=120)
+    d.check(f"pyarrow reads {os.path.basename(path)}", p.returncode == 0, "exit 0", p.stderr[-600:])
+    return json.loads(p.stdout)
+
+
+def check_exports(d, sweep, single_op):
+    """Sweep trials, trades and the equity curve as Parquet (read back by pyarrow) and CSV, against the JSON."""
+    files = {k: os.path.join(d.home, k) for k in ("trials.parquet", "trials.csv", "trades.parquet", "equity.parquet", "trades.csv")}
+    rc, out, err = d.ctl("sweep", "show", sweep["operation_id"], "--parquet", files["trials.parquet"], "--csv", files["trials.csv"])
+    d.check("sweep show --parquet --csv exits 0", rc == 0, "exit 0", err[-300:])
+    table = read_parquet(d, files["trials.parquet"])
+    want = [dict({"rank": i + 1, "index": t["index"], "status": t["status"]}, **t["params"], **t["metrics"]) for i, t in enumerate(sweep["trials"])]
+    d.check("every trial, in rank order, with every metric: the Parquet rows equal the JSON (nulls as nulls)",
+            table["rows"] == want, f"{len(want)} rows", [(a, b) for a, b in zip(table["rows"], want) if a != b][:1] or len(table["rows"]))
+    d.check("Parquet types: int64 rank, double parameters and metrics, string status",
+            table["schema"]["rank"] == "int64" and table["schema"]["fast_period"] == "double" and table["schema"]["status"] == "string"
+            and table["schema"]["sharpe_ratio"] == "double", "int64 / double / string", table["schema"])
+    with open(files["trials.csv"]) as f:
+        rows = list(csv.DictReader(f))
+    d.check("the CSV has the same rows", len(rows) == len(want) and all(float(r["sharpe_ratio"]) == w["sharpe_ratio"] for r, w in zip(rows, want)),
+            len(want), len(rows))
+    rc, out, err = d.ctl("ops", "results", single_op, "--trades-parquet", files["trades.parquet"], "--equity-parquet", files["equity.parquet"],
+                         "--trades-csv", files["trades.csv"])
+    d.check("ops results --trades-parquet --equity-parquet --trades-csv exits 0", rc == 0, "exit 0", err[-300:])
+    result = d.curl("GET", f"/api/v1/operations/{single_op}/results")[1]["data"]
+    trades = read_parquet(d, files["trades.parquet"])
+    as_json = [dict(t, entry_time=t["entry_time"].replace("Z", "+00:00"), exit_time=t["exit_time"].replace("Z", "+00:00")) for t in result["trades"]]
+    d.check("the trades as Parquet equal the result's trades (times as UTC timestamps)", trades["rows"] == as_json
+            and trades["schema"]["entry_time"] == "timestamp[us, tz=UTC]", f"{len(as_json)} trades", (trades["schema"], trades["rows"][:1], as_json[:1]))
+    curve = read_parquet(d, files["equity.parquet"])
+    c = result["equity_curve"]
+    d.check("the equity curve as Parquet equals the result's", [r["equity"] for r in curve["rows"]] == c["equity"]
+            and [r["position"] for r in curve["rows"]] == c["position"] and len(curve["rows"]) == len(c["timestamps"]),
+            f"{len(c['equity'])} points", len(curve["rows"]))
+    with open(files["trades.csv"]) as f:
+        rows = list(csv.DictReader(f))
+    d.check("the trades CSV has every trade", len(rows) == len(result["trades"]) and rows[0]["entry_time"] == result["trades"][0]["entry_time"],
+            len(result["trades"]), len(rows))
+    d.figure("Parquet rows read back by pyarrow (trials, trades, curve)", f"{len(table['rows'])}, {len(trades['rows'])}, {len(curve['rows'])}")
+
+
 @scenario("SW1", "A grid sweep equals the same grid run one backtest at a time")
 def sw1(d):
     rc, out, err = d.ctl("sweep", "run", "sma_crossover", "GOOG", "1d", *GRID, "--json", timeout=300)
@@ -93,7 +147,7 @@ def sw1(d):
     d.check("174 trials, all completed", sweep["trials_total"] == 174 and sweep["trials_completed"] == 174 and sweep["trials_failed"] == 0,
             "174/174", {k: sweep[k] for k in ("trials_total", "trials_completed", "trials_failed")})
     # The independent search: every grid point as its own backtest through the API.
-    singles = {}
+    singles, singles_ops = {}, {}
     for fast in range(5, 55, 5):
         for slow in range(20, 210, 10):
             if fast >= slow:
@@ -101,6 +155,7 @@ def sw1(d):
             op = d.start_backtest(strategy_name="sma_crossover", symbol="GOOG", timeframe="1d", commission=0.001, slippage=0.0005,
                                   initial_capital=100000, params={"fast_period": fast, "slow_period": slow})
             singles[(fast, slow)] = d.wait_status(op, ["completed", "failed"])["result_summary"]
+            singles_ops[(fast, slow)] = op
     by_params = {(t["params"]["fast_period"], t["params"]["slow_period"]): t["metrics"] for t in sweep["trials"]}
     differing = [k for k in singles if singles[k] != by_params.get(k)]
     d.check("every trial's metrics are bit-identical to its single backtest (all 27 metrics, compared as JSON numbers)",
@@ -123,6 +178,7 @@ def sw1(d):
     d.check("sweep show --html writes the report: a heatmap cell per trial, the top 3 equity curves, the guards", rc == 0 and filled == 174
             and page.count("<polyline") == 3 and "Deflated Sharpe ratio" in page and "Probability of backtest overfitting" in page,
             "174 cells, 3 curves, both guards", f"{rc} cells {filled} curves {page.count('<polyline')} {err[-300:]}")
+    check_exports(d, sweep, next(iter(singles_ops.values())))
     o = sweep["overfitting"]
     d.check("the overfitting guards are reported with the ranking", o and 0 <= o["deflated_sharpe_ratio"] <= 1 and 0 <= o["pbo"] <= 1
             and o["pbo_splits"] == 12870 and o["trials"] == 174, "DSR and PBO in [0, 1], 12,870 splits", o)

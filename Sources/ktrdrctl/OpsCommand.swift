@@ -84,10 +84,17 @@ struct OpsCommand: ParsableCommand {
         @Flag(help: "Print the equity curve as CSV (timestamp,equity,drawdown_pct,position).") var equity = false
         @Flag(help: "Print every trade, not the first and last few.") var allTrades = false
         @Option(help: "Write an HTML chart (self-contained SVG) to this path.") var chart: String?
+        @Option(help: "Write the trades to this CSV file.") var tradesCsv: String?
+        @Option(help: "Write the trades to this Parquet file.") var tradesParquet: String?
+        @Option(help: "Write the equity curve to this CSV file.") var equityCsv: String?
+        @Option(help: "Write the equity curve to this Parquet file.") var equityParquet: String?
         @Flag(help: "JSON output (full result).") var json = false
 
         func run() throws {
-            let r = try withClient { try daemon.connect().results(operationId, equityCurve: equity || json || chart != nil) }
+            let curve = equity || json || chart != nil || equityCsv != nil || equityParquet != nil
+            let r = try withClient { try daemon.connect().results(operationId, equityCurve: curve) }
+            try TableFile.write(.trades(r.trades), csv: tradesCsv, parquet: tradesParquet)
+            try TableFile.write(.equity(r.equityCurve), csv: equityCsv, parquet: equityParquet)
             if json { return print(String(decoding: try KtrdrJSON.encoder(pretty: true).encode(r), as: UTF8.self)) }
             if equity {
                 print("timestamp,equity,drawdown_pct,position")

@@ -26,6 +26,7 @@ struct SweepCommand: ParsableCommand {
         @Option(help: "Last bar, inclusive (UTC).") var end: String?
         @Option(help: "Rows of the ranked table.") var top = 10
         @Option(help: "Also write every trial (parameters and all metrics) to this CSV file.") var csv: String?
+        @Option(help: "Also write every trial to this Parquet file.") var parquet: String?
         @Flag(help: "Print every trial with its params and metrics as JSON instead of the table.") var json = false
         @OptionGroup var report: SweepReportOptions
 
@@ -53,7 +54,7 @@ struct SweepCommand: ParsableCommand {
             let final = try withClient { try connection.watch(id) { bar.drawSweep($0, rank: grid.rank) } }
             bar.finish()
             let result = try withClient { try connection.sweepResult(id) }
-            try SweepOutput(result: result, top: top, json: json, csv: csv).print(seconds: KtrdrStdio.now() - began)
+            try SweepOutput(result: result, top: top, json: json, csv: csv, parquet: parquet).print(seconds: KtrdrStdio.now() - began)
             try report.write(result, connection: connection)
             try exitUnlessCompleted(final)
         }
@@ -65,13 +66,14 @@ struct SweepCommand: ParsableCommand {
         @Argument(help: "Operation id of the sweep.") var operationId: String
         @Option(help: "Rows of the ranked table.") var top = 10
         @Option(help: "Also write every trial to this CSV file.") var csv: String?
+        @Option(help: "Also write every trial to this Parquet file.") var parquet: String?
         @Flag(help: "Print JSON instead of the table.") var json = false
         @OptionGroup var report: SweepReportOptions
 
         func run() throws {
             let connection = try daemon.connect()
             let result = try withClient { try connection.sweepResult(operationId) }
-            try SweepOutput(result: result, top: top, json: json, csv: csv).print(seconds: nil)
+            try SweepOutput(result: result, top: top, json: json, csv: csv, parquet: parquet).print(seconds: nil)
             try report.write(result, connection: connection)
         }
     }

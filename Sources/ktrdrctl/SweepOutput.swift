@@ -2,18 +2,19 @@ import Foundation
 import KtrdrAPI
 import KtrdrCore
 
-/// A sweep's results as a ranked table, JSON or CSV.
+/// A sweep's results as a ranked table, JSON, CSV or Parquet.
 struct SweepOutput {
     let result: SweepResult
     let top: Int
     let json: Bool
     let csv: String?
+    let parquet: String?
 
     /// Columns of the table after the parameters (the rank metric first when it is another one).
     static let shown: [Metrics.Field] = [.sharpeRatio, .totalReturnPct, .maxDrawdownPct, .totalTrades, .winRate, .profitFactor]
 
     func print(seconds: Double?) throws {
-        if let csv { try writeCSV(csv) }
+        try TableFile.write(table, csv: csv, parquet: parquet)
         if json { return Swift.print(String(decoding: try KtrdrJSON.encoder(pretty: true).encode(result), as: UTF8.self)) }
         let r = result
         let rank = Metrics.Field.allCases.first { $0.json == r.rank }
@@ -47,14 +48,29 @@ struct SweepOutput {
         Swift.print("operation \(r.operationId) (\(r.status.rawValue))")
     }
 
-    /// Every trial: index, parameters, status, then every metric by its name.
-    func writeCSV(_ path: String) throws {
-        var out = (["rank", "index"] + result.parameters + ["status"] + Metrics.Field.allCases.map(\.json)).joined(separator: ",") + "\n"
-        for (i, t) in result.trials.enumerated() {
-            let metrics = Metrics.Field.allCases.map { f in t.metrics?.value(f).map { "\($0)" } ?? "" }
-            out += (["\(i + 1)", "\(t.index)"] + result.parameters.map { t.params[$0].map { "\($0)" } ?? "" } + [t.status] + metrics).joined(separator: ",") + "\n"
+    /// Every trial in rank order: rank, index, parameters, status, then every metric by its name.
+    var table: ExportTable {
+        let trials = result.trials
+        return ExportTable(columns: [.int64("rank", trials.indices.map { Int64($0 + 1) }), .int64("index", trials.map { Int64($0.index) })]
+            + result.parameters.map { p in .double(p, trials.map { $0.params[p] }) }
+            + [.string("status", trials.map(\.status))]
+            + Metrics.Field.allCases.map { f in .double(f.json, trials.map { $0.metrics?.value(f) }) })
+    }
+}
+
+/// Writes an export table as CSV or Parquet, by the path's extension or the option used.
+enum TableFile {
+    static func write(_ table: ExportTable, csv: String?, parquet: String?) throws {
+        if let csv { try write(Array(table.csv().utf8), to: csv) }
+        if let parquet {
+            let bytes: [UInt8]
+            do throws(KtrdrError) { bytes = try table.parquet() } catch { throw fail(error) }
+            try write(bytes, to: parquet)
         }
-        do { try out.write(toFile: path, atomically: true, encoding: .utf8) } catch {
+    }
+
+    static func write(_ bytes: [UInt8], to path: String) throws {
+        do { try Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
             throw fail(.io(path: path, message: "cannot write: \(error.localizedDescription)"))
         }
     }

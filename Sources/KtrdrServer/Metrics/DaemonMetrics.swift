@@ -15,7 +15,7 @@ public final class DaemonMetrics: Sendable {
     private let seen = Mutex((bars: 0, abandoned: 0))
     private let routes: [[Substring]]
 
-    private static var operations: MetricNameDescriptor { MetricNameDescriptor(namespace: "ktrdr", metricName: "operations",
+    private static var operations: MetricNameDescriptor { MetricNameDescriptor(namespace: "ktrdr", metricName: "operations", unitName: "",
                                                          helpText: "Operations by state (stored and live)") }
     private static var bars: MetricNameDescriptor { MetricNameDescriptor(namespace: "ktrdr", metricName: "bars_processed", unitName: "total",
                                                    helpText: "Bars processed by completed backtests since the daemon started") }
@@ -29,7 +29,7 @@ public final class DaemonMetrics: Sendable {
 
     public init() {
         routes = OpenAPIDocument.pathTemplates.map { $0.split(separator: "/") }
-        registry.makeGauge(descriptor: MetricNameDescriptor(namespace: "ktrdr", metricName: "build_info",
+        registry.makeGauge(descriptor: MetricNameDescriptor(namespace: "ktrdr", metricName: "build_info", unitName: "",
                                                             helpText: "Version of this ktrdrd (value is always 1)"),
                            labels: [("version", BuildInfo.version), ("swift", BuildInfo.swiftVersion)]).set(Double(1))
         registry.makeCounter(descriptor: Self.bars).increment(by: Int64(0))
