@@ -336,3 +336,4 @@ from scenarios_remote import *  # noqa: E402,F401,F403
 from scenarios_deploy import *  # noqa: E402,F401,F403
 from scenarios_isolation import *  # noqa: E402,F401,F403
 from scenarios_protocol import *  # noqa: E402,F401,F403
+from scenarios_metrics import *  # noqa: E402,F401,F403

@@ -375,14 +375,17 @@ struct ResultHeader: Codable {
     var bars: Int, warmupBars: Int
     var settings: ExecutionSettings
     var metrics: Metrics
+    var warnings: [String]?
 
     init(_ r: BacktestResult) {
         strategy = r.strategy; symbol = r.symbol; timeframe = r.timeframe; start = r.start; end = r.end
         bars = r.bars; warmupBars = r.warmupBars; settings = r.settings; metrics = r.metrics
+        warnings = r.warnings
     }
 
     func result(trades: [Trade], curve: EquityCurve) -> BacktestResult {
         BacktestResult(strategy: strategy, symbol: symbol, timeframe: timeframe, start: start, end: end, bars: bars,
-                       warmupBars: warmupBars, settings: settings, metrics: metrics, trades: trades, equityCurve: curve)
+                       warmupBars: warmupBars, settings: settings, metrics: metrics, trades: trades, equityCurve: curve,
+                       warnings: warnings)
     }
 }

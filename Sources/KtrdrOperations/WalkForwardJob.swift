@@ -112,11 +112,15 @@ struct WalkForwardRunner {
         let capital: Double
         var level = 1.0, peak = 1.0, maxDrawdown = 0.0
         var count = 0, sum = 0.0, sumSq = 0.0, trades = 0
+        /// Each test run's measured bars a year, weighted by its returns.
+        var periods = 0.0
         var first: Int64?, last: Int64?
 
         init(capital: Double) { self.capital = capital }
 
         mutating func append(_ r: BacktestResult) {
+            let before = count
+            defer { periods += r.metrics.barsPerYear * Double(count - before) }
             var previous = capital
             for (t, e) in r.equityCurve.equity.enumerated() {
                 guard previous != 0 else { previous = e; continue }
@@ -132,10 +136,12 @@ struct WalkForwardRunner {
             trades += r.trades.count
         }
 
+        /// `barsPerYear`: the timeframe's nominal count, used only when no test run measured one.
         func summary(barsPerYear: Double, efficiency: Double?) -> WalkForwardSummary {
             let mean = count > 0 ? sum / Double(count) : 0
             let variance = count > 1 ? (sumSq - sum * sum / Double(count)) / Double(count - 1) : 0
             let years = Double((last ?? 0) - (first ?? 0)) / (365.25 * 86_400)
+            let barsPerYear = count > 0 && periods > 0 ? periods / Double(count) : barsPerYear
             return WalkForwardSummary(bars: count, totalReturnPct: (level - 1) * 100,
                                       annualizedReturnPct: years > 0 && level > 0 ? (pow(level, 1 / years) - 1) * 100 : nil,
                                       sharpeRatio: variance > 0 ? mean / variance.squareRoot() * barsPerYear.squareRoot() : nil,

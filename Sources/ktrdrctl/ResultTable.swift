@@ -9,6 +9,7 @@ enum ResultTable {
         lines.append("")
         lines.append("\(r.strategy)  \(r.symbol) \(r.timeframe)  \(r.start.prefix(16)) → \(r.end.prefix(16))  "
             + "\(Format.grouped(r.bars)) bars (+\(r.warmupBars) warm-up)  \(Format.fixed(seconds * 1000, 1)) ms")
+        for warning in r.warnings ?? [] { lines.append("warning: \(warning)") }
         lines.append("")
         let rows: [(String, String)] = [
             ("Initial capital", Format.money(m.initialCapital)),
@@ -16,7 +17,7 @@ enum ResultTable {
             ("Total return", "\(Format.signedMoney(m.totalReturn))  (\(Format.fixed(m.totalReturnPct, 2)) %)"),
             ("Annualized return", Format.optional(m.annualizedReturn, suffix: " %")),
             ("Buy & hold return", Format.fixed(m.buyAndHoldReturnPct, 2) + " %"),
-            ("Volatility (ann.)", Format.optional(m.volatility, suffix: " %")),
+            ("Volatility (ann.)", Format.optional(m.volatility, suffix: " %") + "  (\(Format.grouped(Int(m.barsPerYear.rounded()))) bars a year, measured)"),
             ("Sharpe ratio", Format.optional(m.sharpeRatio, 3)),
             ("Sortino ratio", Format.optional(m.sortinoRatio, 3)),
             ("Calmar ratio", Format.optional(m.calmarRatio, 3)),

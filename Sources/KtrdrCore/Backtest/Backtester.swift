@@ -51,9 +51,13 @@ public struct BacktestResult: Sendable, Codable {
     public var metrics: Metrics
     public var trades: [Trade]
     public var equityCurve: EquityCurve
+    /// What the user should know about the result (a timeframe label the bars do not match);
+    /// absent when nothing.
+    public var warnings: [String]?
 
     public init(strategy: String, symbol: String, timeframe: String, start: String, end: String, bars: Int, warmupBars: Int,
-                settings: ExecutionSettings, metrics: Metrics, trades: [Trade], equityCurve: EquityCurve) {
+                settings: ExecutionSettings, metrics: Metrics, trades: [Trade], equityCurve: EquityCurve, warnings: [String]? = nil) {
+        self.warnings = warnings
         self.strategy = strategy
         self.symbol = symbol
         self.timeframe = timeframe
@@ -147,10 +151,13 @@ public enum Backtester {
         let ts = p.bars.timestamps
         let spanStart = p.request.start ?? ts[p.first]
         let spanEnd = p.request.end ?? ts[last]
-        let metrics = Metrics.compute(output: output, initialCapital: p.settings.initialCapital, barsPerYear: p.request.timeframe.barsPerYear,
+        let traded = ts[p.first...last]
+        let perYear = Metrics.barsPerYear(traded, nominal: p.request.timeframe.barsPerYear)
+        let metrics = Metrics.compute(output: output, initialCapital: p.settings.initialCapital, barsPerYear: perYear,
                                       spanSeconds: spanEnd - spanStart, firstOpen: p.bars.open[p.first], lastClose: p.bars.close[last])
+        let warnings = Metrics.timeframeWarning(traded, timeframe: p.request.timeframe, barsPerYear: perYear).map { [$0] }
         return BacktestResult(strategy: p.request.strategy.name, symbol: p.request.symbol, timeframe: p.request.timeframe.rawValue,
                               start: UTCTime.iso(ts[p.first]), end: UTCTime.iso(ts[last]), bars: last - p.first + 1, warmupBars: p.first,
-                              settings: p.settings, metrics: metrics, trades: output.trades, equityCurve: output.curve)
+                              settings: p.settings, metrics: metrics, trades: output.trades, equityCurve: output.curve, warnings: warnings)
     }
 }

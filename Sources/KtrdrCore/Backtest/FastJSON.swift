@@ -125,6 +125,7 @@ extension KtrdrJSON {
         w.raw(",\"metrics\":"); w.raw(Array(try e.encode(r.metrics)))
         w.raw(",\"trades\":"); w.array(r.trades) { $0.trade($1) }
         w.raw(",\"equity_curve\":"); w.curve(r.equityCurve)
+        if let warnings = r.warnings { w.raw(",\"warnings\":"); w.raw(Array(try e.encode(warnings))) }
         w.raw("}")
         return w.bytes
     }

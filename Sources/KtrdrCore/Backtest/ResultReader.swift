@@ -49,7 +49,7 @@ public struct ResultReader {
         var strategy = "", symbol = "", timeframe = "", start = "", endDate = ""
         var bars = 0, warmup = 0
         var settings: ExecutionSettings?, metrics: Metrics?
-        var trades = [Trade](), curve = EquityCurve.empty
+        var trades = [Trade](), curve = EquityCurve.empty, warnings: [String]?
         let decoder = KtrdrJSON.decoder()
         try expect(UInt8(ascii: "{"))
         if try !peekIs(UInt8(ascii: "}")) {
@@ -68,13 +68,14 @@ public struct ResultReader {
                 case "metrics": metrics = try decoder.decode(Metrics.self, from: Data(try rawValue()))
                 case "trades": trades = try tradeList()
                 case "equity_curve": curve = try equityCurve()
+                case "warnings": warnings = try decoder.decode([String].self, from: Data(try rawValue()))
                 default: _ = try skipValue()
                 }
             } while try commaOr(UInt8(ascii: "}"))
         }
         guard let settings, let metrics else { throw Self.error("missing settings or metrics") }
         return BacktestResult(strategy: strategy, symbol: symbol, timeframe: timeframe, start: start, end: endDate, bars: bars,
-                              warmupBars: warmup, settings: settings, metrics: metrics, trades: trades, equityCurve: curve)
+                              warmupBars: warmup, settings: settings, metrics: metrics, trades: trades, equityCurve: curve, warnings: warnings)
     }
 
     private mutating func tradeList() throws -> [Trade] {

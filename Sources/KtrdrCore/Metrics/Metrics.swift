@@ -40,6 +40,30 @@ public struct Metrics: Sendable, Equatable, Codable {
 }
 
 extension Metrics {
+    /// Periods per year measured from the bars (SMA_CROSSOVER.md §6: `P = (N - 1) / years`):
+    /// about 252 for equity days, 365 for crypto days, 6,200 for forex hours, whatever the label
+    /// says; the timeframe's nominal count when the bars span no time.
+    public static func barsPerYear(_ ts: ArraySlice<Int64>, nominal: Double) -> Double {
+        guard ts.count >= 2, let first = ts.first, let last = ts.last, last > first else { return nominal }
+        return Double(ts.count - 1) / (Double(last - first) / (365.25 * 86_400))
+    }
+
+    /// A note when the bars' median spacing (sampled, at most 1,001 gaps) is not within half to
+    /// twice the timeframe's: the label is then wrong, and the statistics follow the data.
+    public static func timeframeWarning(_ ts: ArraySlice<Int64>, timeframe: Timeframe, barsPerYear: Double) -> String? {
+        guard ts.count >= 3 else { return nil }
+        let gaps = ts.count - 1, step = max(1, gaps / 1_000)
+        var sample = stride(from: 0, to: gaps, by: step).map { ts[ts.startIndex + $0 + 1] - ts[ts.startIndex + $0] }
+        sample.sort()
+        let median = Double(sample[sample.count / 2]), nominal = Double(timeframe.seconds)
+        guard median < nominal / 2 || median > nominal * 2 else { return nil }
+        let shown = median >= 86_400 ? "\(Self.rounded(median / 86_400)) days" : median >= 3_600 ? "\(Self.rounded(median / 3_600)) hours" : "\(Self.rounded(median / 60)) minutes"
+        return "timeframe \(timeframe.rawValue), but the bars are a median \(shown) apart: statistics are annualised by the data "
+            + "(\(Self.rounded(barsPerYear)) bars a year), not by the label"
+    }
+
+    private static func rounded(_ v: Double) -> String { v == v.rounded() ? "\(Int(v))" : String(Double(Int(v * 10)) / 10) }
+
     /// Computes every metric from the engine output.
     /// - Parameters:
     ///   - spanSeconds: the requested period (for CAGR); the traded bars' span when no dates were given.

@@ -218,7 +218,8 @@ enum OpenAPIDocument {
           "ResultEnvelope": {"type": "object", "required": ["success", "data"], "properties": {"success": {"const": true}, "data": {"type": "object",
             "required": ["strategy", "symbol", "timeframe", "bars", "metrics", "trades", "equity_curve"], "properties": {
               "metrics": {"$ref": "#/components/schemas/Metrics"}, "trades": {"type": "array", "items": {"$ref": "#/components/schemas/Trade"}},
-              "equity_curve": {"type": "object", "required": ["timestamps", "equity", "drawdown_pct", "position"], "description": "Parallel arrays; timestamps in UTC epoch seconds."}}}}},
+              "equity_curve": {"type": "object", "required": ["timestamps", "equity", "drawdown_pct", "position"], "description": "Parallel arrays; timestamps in UTC epoch seconds."},
+              "warnings": {"type": "array", "items": {"type": "string"}, "description": "present when the user should know something, e.g. a timeframe label the bars' spacing does not match"}}}}},
           "SweepRequest": {"type": "object", "required": ["strategy_name", "symbol", "timeframe", "grid"], "additionalProperties": false, "properties": {
             "start_date": {"$ref": "#/components/schemas/Date"}, "end_date": {"$ref": "#/components/schemas/Date"},
             \#(sweepFields)}},
