@@ -56,6 +56,15 @@ final class BadInputTests: XCTestCase {
         XCTAssertTrue(e?.message.contains("negative price") == true)
     }
 
+    func testZeroPriceIsRefusedZeroVolumeIsNot() {
+        for row in ["2020-01-01T00:00:00Z,0,2,0.5,1,10", "2020-01-01T00:00:00Z,1,2,0.5,0.0,10", "2020-01-01T00:00:00Z,1,2,0e0,1,10"] {
+            let e = csvError(header + row + "\n")
+            XCTAssertEqual(e?.line, 2, row)
+            XCTAssertTrue(e?.message.contains("zero price") == true, "\(row): \(String(describing: e))")
+        }
+        XCTAssertNoThrow(try CSVLoader.parse(text: header + "2020-01-01T00:00:00Z,1,2,0.5,1,0\n", fileName: "ok.csv"), "a bar with no volume is a bar")
+    }
+
     func testMissingColumnInHeaderAndRow() {
         let h = csvError("timestamp,open,high,low,close\n")
         XCTAssertEqual(h?.line, 1)

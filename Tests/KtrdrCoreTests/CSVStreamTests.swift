@@ -75,7 +75,7 @@ final class CSVStreamTests: XCTestCase {
         body += "2020-01-01T00:00:00Z,\(pad)1.5,2,1,1.5,7\n"
         for day in 0..<20_000 {
             let t = UTCTime.iso(1_577_923_200 + Int64(day) * 60)
-            body += "\(t),\(Double(day) / 8 + 1),\(Double(day) / 8 + 2),\(Double(day) / 8),\(Double(day) / 8 + 1.5),\(day)\n"
+            body += "\(t),\(Double(day) / 8 + 1),\(Double(day) / 8 + 2),\(Double(day) / 8 + 0.5),\(Double(day) / 8 + 1.5),\(day)\n"
         }
         body += "2099-01-01T00:00:00Z,1,2,1,1.5,\(pad)9"
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("csvstream-\(getpid()).csv").path

@@ -11,6 +11,7 @@ import Darwin
 /// `nan`, `inf` and hex forms. Every defect is an error naming file, line and column.
 public enum CSVLoader {
     static let requiredColumns = ["timestamp", "open", "high", "low", "close", "volume"]
+    static let volumeRole = 5
 
     /// Told how far loading has got: bytes of the file read or parsed, and the file's size.
     /// Returning false cancels the load (it throws `.cancelled`).
@@ -149,7 +150,8 @@ public enum CSVLoader {
             }
             i += 1
         }
-        if plain, digits <= 15, fraction <= 22, stop > start, base[stop - 1] != 0x2E || stop - start > 1 {
+        // A zero price takes the slow path, which refuses it (a zero volume is fine).
+        if plain, mantissa != 0 || role == volumeRole, digits <= 15, fraction <= 22, stop > start, base[stop - 1] != 0x2E || stop - start > 1 {
             return Double(mantissa) / exactPowers[fraction]
         }
         return try slowNumber(base, start, stop, role: role, fileName: fileName, line: line)
@@ -173,6 +175,10 @@ public enum CSVLoader {
         if value < 0 {
             throw .dataInvalid(file: fileName, line: line, column: column,
                                message: column == "volume" ? "negative volume \(value)" : "negative price \(value)")
+        }
+        if value == 0, role != volumeRole {
+            throw .dataInvalid(file: fileName, line: line, column: column,
+                               message: "zero price: prices must be positive (a zero would size positions to infinity or drop an entry)")
         }
         return value
     }
