@@ -62,3 +62,18 @@ def m2(d):
     d.check("ktrdrctl prints the warning", rc == 0 and "warning: timeframe 1d" in out + err, "warning: timeframe 1d …", (out + err)[-400:])
     figures.append(f"GOOGM 1d {m['bars_per_year']:.2f}")
     d.figure("bars a year, measured", ", ".join(figures))
+
+    # Prices near the double limit: a long position whose value overflows is an error, never an infinite result.
+    rows = ["timestamp,open,high,low,close,volume"]
+    for i in range(70):
+        price = 1.0 if i < 35 else (1.0 + (i - 34) if i < 69 else 1e308)
+        rows.append(f"{2020 + i // 365}-{1 + (i % 365) // 28:02d}-{1 + (i % 365) % 28:02d}T00:00:00Z,{price},{price},{price},{price},1")
+    with open(os.path.join(d.data, "HUGE_1d.csv"), "w") as f:
+        f.write("\n".join(rows) + "\n")
+    status, body = d.curl("POST", "/api/v1/backtests/start", {"strategy_name": "sma_crossover", "symbol": "HUGE", "timeframe": "1d"})
+    rec = d.wait_status(body["data"]["operation_id"], ["completed", "failed"]) if status == 200 else {}
+    err = rec.get("error") or {}
+    d.check("equity that overflows is a data_invalid failure naming the file and the bar, not an infinite result",
+            rec.get("status") == "failed" and err.get("code") == "data_invalid" and "HUGE_1d.csv" in err.get("message", "")
+            and "overflow" in err.get("message", ""), "failed, data_invalid, HUGE_1d.csv … overflow", (status, rec.get("status"), err))
+

@@ -82,7 +82,7 @@ public enum KtrdrError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .dataNotFound(path, available):
             "data file not found: \(path)" + Self.alternatives(wanted: Self.dataSet(path), available, noun: "data sets")
         case let .dataInvalid(file, line, column, message):
-            "\(file):\(line): column '\(column)': \(message)"
+            line > 0 ? "\(file):\(line): column '\(column)': \(message)" : "\(file): column '\(column)': \(message)"
         case let .strategyNotFound(name, path, available):
             "strategy '\(name)' not found: looked for \(path)" + Self.alternatives(wanted: name, available, noun: "strategies")
         case let .strategyInvalid(file, issues):

@@ -23,7 +23,7 @@ extension OperationManager {
         let params = op.record.metadata.parameters
         p.currentStep = "Backtesting \(params.symbol) \(params.timeframe) [\(UTCTime.short(latest.currentTime))]"
         p.context.currentDate = UTCTime.iso(latest.currentTime)
-        p.context.currentPnl = latest.pnl
+        p.context.currentPnl = latest.pnl.isFinite ? latest.pnl : nil  // JSON has no NaN: an overflowed run stays readable
         p.context.totalTrades = latest.tradesClosed
         p.context.winRate = latest.tradesClosed > 0 ? Double(latest.winningTrades) / Double(latest.tradesClosed) : nil
         if latest.barsDone < latest.barsTotal, let started = RecordTime.seconds(op.record.startedAt) {

@@ -149,6 +149,11 @@ public enum Backtester {
         let output = try BacktestEngine.run(bars: p.bars, first: p.first, last: last, signal: signal, confidence: confidence,
                                             settings: p.settings, progress: progress, cancel: cancel)
         let ts = p.bars.timestamps
+        if let bad = output.curve.equity.firstIndex(where: { !$0.isFinite }) {  // never a result that cannot be stated
+            throw .dataInvalid(file: p.dataPath, line: 0, column: "close",
+                               message: "the bar of \(UTCTime.iso(output.curve.timestamps[bad])) takes equity to \(output.curve.equity[bad]) "
+                                   + "(close \(p.bars.close[p.first + bad])): prices of this size overflow double arithmetic")
+        }
         let spanStart = p.request.start ?? ts[p.first]
         let spanEnd = p.request.end ?? ts[last]
         let traded = ts[p.first...last]
