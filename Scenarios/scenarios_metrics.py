@@ -61,6 +61,13 @@ def m2(d):
     rc, out, err = d.ctl("backtest", "run", "sma_crossover", "GOOGM", "1d")
     d.check("ktrdrctl prints the warning", rc == 0 and "warning: timeframe 1d" in out + err, "warning: timeframe 1d …", (out + err)[-400:])
     figures.append(f"GOOGM 1d {m['bars_per_year']:.2f}")
+    # The same bars under the 1M label (calendar months; 1m is a minute): no warning.
+    with open(os.path.join(d.data, "GOOGM_1M.csv"), "w", newline="") as f:
+        csv.writer(f, lineterminator="\n").writerows(monthly)
+    result = run(d, "GOOGM", "1M")
+    d.check("the 1M timeframe takes monthly bars without a warning, about 12 a year", "warnings" not in result
+            and 11.5 <= result["metrics"]["bars_per_year"] <= 12.5 and result["timeframe"] == "1M", "1M, no warning, ~12",
+            (result["timeframe"], result.get("warnings"), result["metrics"]["bars_per_year"]))
     d.figure("bars a year, measured", ", ".join(figures))
 
     # Prices near the double limit: a long position whose value overflows is an error, never an infinite result.

@@ -169,7 +169,7 @@ struct RunTarget: ParsableArguments {
     var strategy: String
     @Argument(help: "Symbol, e.g. GOOG (data/<SYMBOL>_<timeframe>.csv).")
     var symbol: String
-    @Argument(help: "Timeframe: 1m 5m 15m 30m 1h 4h 1d 1w.")
+    @Argument(help: "Timeframe: 1m 5m 15m 30m 1h 4h 1d 1w 1M (months).")
     var timeframe: String
     @Option(help: "First bar (UTC); default: the file's first bar.")
     var start: String?

@@ -163,7 +163,7 @@ enum OpenAPIDocument {
           "Status": {"enum": ["pending", "running", "completed", "failed", "cancelled"]},
           "NumberOrNull": {"type": ["number", "null"]},
           "Name": {"type": "string", "pattern": "^(?!\\.\\.?$)[A-Za-z0-9._-]{1,32}$", "description": "a strategy or symbol name (a file name part, checked before any file access)"},
-          "Timeframe": {"enum": ["1m", "5m", "15m", "30m", "1h", "4h", "1d", "1w"]},
+          "Timeframe": {"enum": ["1m", "5m", "15m", "30m", "1h", "4h", "1d", "1w", "1M"], "description": "1M is a calendar month, 1m a minute"},
           "Date": {"type": "string", "format": "date", "description": "YYYY-MM-DD (UTC); YYYY-MM-DDTHH:MM[:SS][Z] is also taken"},
           "OperationId": {"type": "string", "pattern": "^op_[a-z0-9_]{1,61}$"},
           "WindowLength": {"description": "bars (an integer, or digits as a string) or a calendar span: a number and min, h, d, w, mo or y (months and years keep the day of the month)",
