@@ -97,10 +97,7 @@ struct OpsCommand: ParsableCommand {
             try TableFile.write(.equity(r.equityCurve), csv: equityCsv, parquet: equityParquet)
             if json { return print(String(decoding: try KtrdrJSON.encoder(pretty: true).encode(r), as: UTF8.self)) }
             if equity {
-                print("timestamp,equity,drawdown_pct,position")
-                let c = r.equityCurve
-                for i in c.equity.indices { print("\(UTCTime.iso(c.timestamps[i])),\(c.equity[i]),\(c.drawdownPct[i]),\(c.position[i])") }
-                return
+                return print(ExportTable.equity(r.equityCurve).csv(), terminator: "")
             }
             print(ResultTable.render(r, seconds: 0, maxTrades: allTrades ? Int.max : 10))
             if let chart {

@@ -31,14 +31,7 @@ public struct Bars: Sendable, Equatable {
     }
 
     /// First index whose timestamp is >= `t` (binary search; timestamps strictly increase).
-    public func firstIndex(atOrAfter t: Int64) -> Int {
-        var lo = 0, hi = timestamps.count
-        while lo < hi {
-            let mid = (lo + hi) >> 1
-            if timestamps[mid] < t { lo = mid + 1 } else { hi = mid }
-        }
-        return lo
-    }
+    public func firstIndex(atOrAfter t: Int64) -> Int { timestamps.firstIndex(atOrAfter: t) }
 
     /// A named price column, as strategies and indicator `source:` fields refer to it.
     public func column(_ name: String) -> [Double]? {
@@ -50,5 +43,18 @@ public struct Bars: Sendable, Equatable {
         case "volume": volume
         default: nil
         }
+    }
+}
+
+extension Array where Element == Int64 {
+    /// First index at or after `low` whose time is >= `t`, or `count` (binary search over
+    /// increasing times).
+    public func firstIndex(atOrAfter t: Int64, from low: Int = 0) -> Int {
+        var lo = low, hi = count
+        while lo < hi {
+            let mid = (lo + hi) >> 1
+            if self[mid] < t { lo = mid + 1 } else { hi = mid }
+        }
+        return lo
     }
 }

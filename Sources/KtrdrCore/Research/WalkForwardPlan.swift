@@ -54,14 +54,6 @@ public enum WalkForwardPlan {
         guard first >= 0, first + 2 < n else {
             throw .insufficientData(needed: first + 3, found: n, detail: "bars for one walk-forward window after \(first) warm-up bars")
         }
-        func index(atOrAfter t: Int64, from low: Int) -> Int {
-            var lo = low, hi = n
-            while lo < hi {
-                let mid = (lo + hi) / 2
-                if ts[mid] < t { lo = mid + 1 } else { hi = mid }
-            }
-            return lo
-        }
         let covered = ts[n - 1] + (ts[n - 1] - ts[n - 2])  // the end of the last bar
         var out = [WalkForwardWindow]()
         while true {
@@ -76,7 +68,7 @@ public enum WalkForwardPlan {
             } else {
                 origin = ts[first]
                 offset = step.offset(times: k)
-                start = index(atOrAfter: offset.applied(to: origin), from: first)
+                start = ts.firstIndex(atOrAfter: offset.applied(to: origin), from: first)
                 guard start < n else { break }
             }
             let anchor = offset.applied(to: origin)
@@ -88,7 +80,7 @@ public enum WalkForwardPlan {
             } else {
                 offset = offset + train.offset()
                 guard offset.applied(to: origin) < covered else { break }
-                trainEnd = index(atOrAfter: offset.applied(to: origin), from: start)
+                trainEnd = ts.firstIndex(atOrAfter: offset.applied(to: origin), from: start)
             }
             let testEnd: Int
             if case let .bars(b) = test {
@@ -97,7 +89,7 @@ public enum WalkForwardPlan {
             } else {
                 offset = offset + test.offset()
                 guard offset.applied(to: origin) <= covered else { break }
-                testEnd = index(atOrAfter: offset.applied(to: origin), from: trainEnd)
+                testEnd = ts.firstIndex(atOrAfter: offset.applied(to: origin), from: trainEnd)
             }
             let window = "window \(k) (training from \(UTCTime.short(anchor)))"
             guard trainEnd - start >= 2 else {
