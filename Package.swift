@@ -129,7 +129,7 @@ let package = Package(
             dependencies: ["KtrdrCore", "KtrdrFiles", "KtrdrStrategies", "KtrdrTestSupport"],
             exclude: ["Fixtures"]
         ),
-        .testTarget(name: "KtrdrPluginsTests", dependencies: ["KtrdrPlugins", "KtrdrAPI", "KtrdrCore", "KtrdrFiles", "KtrdrTestSupport"]),
+        .testTarget(name: "KtrdrPluginsTests", dependencies: ["KtrdrPlugins", "KtrdrPluginABI", "KtrdrAPI", "KtrdrCore", "KtrdrFiles", "KtrdrTestSupport"]),
         .testTarget(
             name: "KtrdrOperationsTests",
             dependencies: ["KtrdrOperations", "KtrdrAPI", "KtrdrFiles", "KtrdrPlugins", "KtrdrTestSupport"]

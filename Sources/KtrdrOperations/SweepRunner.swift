@@ -27,6 +27,10 @@ struct SweepRunner {
     /// The workers' directory of the manager running this sweep.
     var directory: WorkerDirectory?
 
+    /// Indicator series computed once and shared by the trials (SMA(10) is the same series
+    /// for every slow period over the same bars).
+    var indicators = IndicatorCache()
+
     /// The plugin and version the trials run on (workers must have the same).
     var plugin: PluginRef? {
         guard let s = try? config.strategies.make(job.base.strategy, file: job.strategyFile, symbol: job.base.symbol, timeframe: job.base.timeframe, modelPath: nil) as? PluginStrategy else { return nil }
@@ -144,7 +148,8 @@ struct SweepRunner {
             implementation = try config.strategies.make(strategy, file: job.strategyFile, symbol: request.symbol,
                                                          timeframe: request.timeframe, modelPath: nil)
         } catch { throw overrides.explain(error) }
-        let prepared = try Backtester.prepare(request, strategy: implementation, dataDirectory: config.dataDirectory) { _ throws(KtrdrError) in bars }
+        let prepared = try Backtester.prepare(request, strategy: implementation, dataDirectory: config.dataDirectory,
+                                              indicators: indicators) { _ throws(KtrdrError) in bars }
         return try Backtester.run(prepared, progress: nil, cancel: token)
     }
 }

@@ -35,7 +35,10 @@ public enum PluginKit {
         table.pointee.warmup_bars = { instance in Int64(StrategyBox.from(instance).strategy.warmupBars) }
         table.pointee.provides_confidence = { instance in StrategyBox.from(instance).strategy.providesConfidence ? 1 : 0 }
         table.pointee.compute_signals = { instance, bars, signal, confidence, error in
-            PluginKit.compute(StrategyBox.from(instance).strategy, bars, signal, confidence, error)
+            PluginKit.compute(StrategyBox.from(instance).strategy, bars, nil, signal, confidence, error)
+        }
+        table.pointee.compute_signals_shared = { instance, bars, host, signal, confidence, error in
+            PluginKit.compute(StrategyBox.from(instance).strategy, bars, host.map { HostIndicators($0.pointee) }, signal, confidence, error)
         }
         let info = UnsafeMutablePointer<ktrdr_plugin_info>.allocate(capacity: 1)
         info.initialize(to: ktrdr_plugin_info())
@@ -70,7 +73,8 @@ public enum PluginKit {
         }
     }
 
-    private static func compute(_ strategy: any SignalStrategy, _ bars: UnsafePointer<ktrdr_bars>?, _ signal: UnsafeMutablePointer<Int8>?,
+    private static func compute(_ strategy: any SignalStrategy, _ bars: UnsafePointer<ktrdr_bars>?, _ indicators: HostIndicators?,
+                                _ signal: UnsafeMutablePointer<Int8>?,
                                 _ confidence: UnsafeMutablePointer<Double>?, _ out: UnsafeMutablePointer<ktrdr_error>?) -> Int32 {
         guard let b = bars?.pointee, b.count >= 0, let signal else {
             report(out, KTRDR_ERR_RUNTIME, "compute_signals: missing bars or signal buffer")
@@ -86,7 +90,12 @@ public enum PluginKit {
         }
         let conf = UnsafeMutableBufferPointer(start: confidence, count: confidence == nil || !strategy.providesConfidence ? 0 : n)
         do throws(KtrdrError) {
-            try strategy.computeSignals(bars: view, signal: UnsafeMutableBufferPointer(start: signal, count: n), confidence: conf)
+            let out = UnsafeMutableBufferPointer(start: signal, count: n)
+            if let indicators {
+                try strategy.computeSignals(bars: view, indicators: indicators.counted(n), signal: out, confidence: conf)
+            } else {
+                try strategy.computeSignals(bars: view, signal: out, confidence: conf)
+            }
             return 0
         } catch {
             report(out, error.isModelProblem ? KTRDR_ERR_MODEL : KTRDR_ERR_RUNTIME, ErrorText.encode(error))
@@ -98,12 +107,17 @@ public enum PluginKit {
         ktrdr_error_set(error, Int32(code.rawValue), message)
     }
 
-    /// A C string that lives as long as the process (descriptor fields).
-    static func permanent(_ s: String) -> UnsafePointer<CChar> {
+    /// A C string copy the caller deallocates.
+    static func cString(_ s: String) -> UnsafeMutablePointer<CChar> {
         let bytes = Array(s.utf8CString)
         let p = UnsafeMutablePointer<CChar>.allocate(capacity: bytes.count)
         p.initialize(from: bytes, count: bytes.count)
-        return UnsafePointer(p)
+        return p
+    }
+
+    /// A C string that lives as long as the process (descriptor fields).
+    static func permanent(_ s: String) -> UnsafePointer<CChar> {
+        UnsafePointer(cString(s))
     }
 }
 
@@ -112,6 +126,43 @@ final class StrategyBox {
     let strategy: any SignalStrategy
     init(_ strategy: any SignalStrategy) { self.strategy = strategy }
     static func from(_ p: UnsafeMutableRawPointer?) -> StrategyBox { Unmanaged<StrategyBox>.fromOpaque(p!).takeUnretainedValue() }
+}
+
+/// The host's shared indicators (`ktrdr_indicator_host`) as an `IndicatorSource`.
+struct HostIndicators: IndicatorSource, @unchecked Sendable {
+    let host: ktrdr_indicator_host
+    var count = 0
+
+    init(_ host: ktrdr_indicator_host) { self.host = host }
+
+    /// The same host for a call over `n` bars (the length of every series it returns).
+    func counted(_ n: Int) -> HostIndicators {
+        var copy = self
+        copy.count = n
+        return copy
+    }
+
+    func series(_ spec: IndicatorSpec, output: Int) throws(KtrdrError) -> UnsafeBufferPointer<Double> {
+        guard let series = host.series else { throw .invalidRequest("the host lends no indicator series") }
+        let names = spec.parameters.keys.sorted()
+        let values = names.map { spec.parameters[$0]! }
+        var error = ktrdr_error()
+        let pointer: UnsafePointer<Double>? = spec.kind.rawValue.withCString { kind in
+            spec.source.withCString { source in
+                let cNames = names.map { PluginKit.cString($0) }
+                defer { cNames.forEach { $0.deallocate() } }
+                return cNames.map { UnsafePointer($0) as UnsafePointer<CChar>? }.withUnsafeBufferPointer { namePointers in
+                    values.withUnsafeBufferPointer { valuePointers in
+                        var request = ktrdr_indicator_request(kind: kind, param_names: namePointers.baseAddress, param_values: valuePointers.baseAddress,
+                                                              param_count: Int64(names.count), source: source, output: Int64(output))
+                        return series(host.context, &request, &error)
+                    }
+                }
+            }
+        }
+        guard let pointer else { throw .invalidRequest(String(cString: ktrdr_error_message(&error))) }
+        return UnsafeBufferPointer(start: pointer, count: count)
+    }
 }
 
 /// A model lent by the host (`ktrdr_model_ref`): batched prediction over a feature matrix.

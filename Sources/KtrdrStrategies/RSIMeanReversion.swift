@@ -37,7 +37,19 @@ public struct RSIMeanReversion: SignalStrategy {
     public func computeSignals(bars: BarColumns, signal: UnsafeMutableBufferPointer<Int8>,
                                confidence: UnsafeMutableBufferPointer<Double>) throws(KtrdrError) {
         let rsi = TA.rsi(Array(bars.close), period: period)
-        for t in 0..<bars.count {
+        rsi.withUnsafeBufferPointer { crossings($0, signal: signal, confidence: confidence) }
+    }
+
+    /// With shared series: the same TA-Lib RSI column, computed once for every trial of a period.
+    public func computeSignals(bars: BarColumns, indicators: any IndicatorSource, signal: UnsafeMutableBufferPointer<Int8>,
+                               confidence: UnsafeMutableBufferPointer<Double>) throws(KtrdrError) {
+        let rsi = try indicators.series(IndicatorSpec(kind: .rsi, featureId: "RSI", parameters: ["period": Double(period)]), output: 0)
+        guard rsi.count == bars.count else { throw .invalidRequest("shared RSI series of \(rsi.count) values for \(bars.count) bars") }
+        crossings(rsi, signal: signal, confidence: confidence)
+    }
+
+    func crossings(_ rsi: UnsafeBufferPointer<Double>, signal: UnsafeMutableBufferPointer<Int8>, confidence: UnsafeMutableBufferPointer<Double>) {
+        for t in 0..<rsi.count {
             signal[t] = SignalCode.hold
             confidence[t] = 0
             guard t > 0, !rsi[t - 1].isNaN, !rsi[t].isNaN else { continue }

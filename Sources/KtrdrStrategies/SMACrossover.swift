@@ -55,32 +55,58 @@ public struct SMACrossover: SignalStrategy {
         return f > s ? 1 : (f < s ? -1 : (f == s ? 0 : 2))
     }
 
+    /// Through shared series (a sweep's trials): TA-Lib's SMA columns, computed once per
+    /// period for every trial, decide each bar unless the difference is within their error
+    /// bound of a tie; such bars are decided canonically. Same decisions as `computeSignals`
+    /// without them, bit for bit.
+    public func computeSignals(bars: BarColumns, indicators: any IndicatorSource, signal: UnsafeMutableBufferPointer<Int8>,
+                               confidence: UnsafeMutableBufferPointer<Double>) throws(KtrdrError) {
+        guard let x = bars.close.baseAddress, let out = signal.baseAddress, bars.count > 0 else { return }
+        let fast = try indicators.series(IndicatorSpec(kind: .sma, featureId: "SMA", parameters: ["period": Double(fastPeriod)]), output: 0)
+        let slow = try indicators.series(IndicatorSpec(kind: .sma, featureId: "SMA", parameters: ["period": Double(slowPeriod)]), output: 0)
+        guard fast.count == bars.count, slow.count == bars.count, let f = fast.baseAddress, let s = slow.baseAddress else {
+            throw .invalidRequest("shared SMA series of \(fast.count) and \(slow.count) values for \(bars.count) bars")
+        }
+        Self.crossovers(x, count: bars.count, fastMeans: f, slowMeans: s, fast: fastPeriod, slow: slowPeriod, signal: out)
+    }
+
+    /// Error bound of a running mean of period `p` against the canonical one, for inputs
+    /// bounded by `maxAbs`, after at most `steps` running updates: canonical sum error
+    /// <= p^2 eps M, running drift <= steps (p+2) eps M, plus the final rounding (2 eps);
+    /// doubled for margin.
+    static func bound(_ p: Int, steps: Int, maxAbs: Double) -> Double {
+        let eps = Double.ulpOfOne
+        return 2 * (Double(p) * Double(p) + Double(steps) * Double(p + 2) + 2 * Double(p)) * eps * maxAbs / Double(p) + 4 * eps * maxAbs
+    }
+
+    static func maxAbs(_ x: UnsafePointer<Double>, count n: Int) -> Double {
+        var m = 0.0
+        for t in 0..<n { m = max(m, Swift.abs(x[t])) }
+        return m
+    }
+
+    /// Every bar from `longest` decided from the canonical sums (non-finite input).
+    static func canonicalCrossovers(_ x: UnsafePointer<Double>, count n: Int, fast nf: Int, slow ns: Int, signal: UnsafeMutablePointer<Int8>) {
+        let longest = max(nf, ns)
+        var prev = canonicalRelation(x, at: longest - 1, fast: nf, slow: ns)
+        for t in longest..<n {
+            let rel = canonicalRelation(x, at: t, fast: nf, slow: ns)
+            signal[t] = decide(prev, rel)
+            prev = rel
+        }
+    }
+
     static func crossovers(_ x: UnsafePointer<Double>, count n: Int, fast nf: Int, slow ns: Int,
                            signal: UnsafeMutablePointer<Int8>) {
         let longest = max(nf, ns)
         for t in 0..<min(n, longest) { signal[t] = SignalCode.hold }
         guard n >= longest else { return }
-        // Error bound of the running means against the canonical ones, for inputs bounded by M:
-        // canonical sum error <= n^2 eps M, running drift over R steps <= R (n+2) eps M, plus the
-        // reciprocal multiply (2 eps); doubled for margin. |fast - slow| above the sum of both
-        // bounds decides the relation; anything closer is decided canonically.
-        var maxAbs = 0.0
-        for t in 0..<n { maxAbs = max(maxAbs, Swift.abs(x[t])) }
-        let eps = Double.ulpOfOne
-        func bound(_ p: Int) -> Double {
-            2 * (Double(p * p) + Double(reseed * (p + 2)) + 2 * Double(p)) * eps * maxAbs / Double(p) + 4 * eps * maxAbs
-        }
-        let delta = bound(nf) + bound(ns)
+        // |fast - slow| above the sum of both bounds decides the relation; anything closer is
+        // decided canonically.
+        let m = maxAbs(x, count: n)
+        let delta = bound(nf, steps: reseed, maxAbs: m) + bound(ns, steps: reseed, maxAbs: m)
         let invF = 1 / Double(nf), invS = 1 / Double(ns)
-        guard delta.isFinite else {  // non-finite input: decide every bar canonically
-            var prev = canonicalRelation(x, at: longest - 1, fast: nf, slow: ns)
-            for t in longest..<n {
-                let rel = canonicalRelation(x, at: t, fast: nf, slow: ns)
-                signal[t] = decide(prev, rel)
-                prev = rel
-            }
-            return
-        }
+        guard delta.isFinite else { return canonicalCrossovers(x, count: n, fast: nf, slow: ns, signal: signal) }
         let table = decisionTable()
         var prev = canonicalRelation(x, at: longest - 1, fast: nf, slow: ns)
         var t = longest
@@ -101,6 +127,27 @@ public struct SMACrossover: SignalStrategy {
                 prev = rel
                 t += 1
             }
+        }
+    }
+
+    /// The same decisions from TA-Lib running means `f` and `s` (one running total each from
+    /// the first bar, so at most `n` updates).
+    static func crossovers(_ x: UnsafePointer<Double>, count n: Int, fastMeans f: UnsafePointer<Double>, slowMeans s: UnsafePointer<Double>,
+                           fast nf: Int, slow ns: Int, signal: UnsafeMutablePointer<Int8>) {
+        let longest = max(nf, ns)
+        for t in 0..<min(n, longest) { signal[t] = SignalCode.hold }
+        guard n >= longest else { return }
+        let m = maxAbs(x, count: n)
+        let delta = bound(nf, steps: n, maxAbs: m) + bound(ns, steps: n, maxAbs: m)
+        guard delta.isFinite else { return canonicalCrossovers(x, count: n, fast: nf, slow: ns, signal: signal) }
+        let table = decisionTable()
+        var prev = canonicalRelation(x, at: longest - 1, fast: nf, slow: ns)
+        for t in longest..<n {
+            let d = f[t] - s[t]
+            var rel = Int8(truncatingIfNeeded: (d > delta ? 1 : 0) - (d < -delta ? 1 : 0))
+            if rel == 0 { rel = canonicalRelation(x, at: t, fast: nf, slow: ns) }
+            signal[t] = lookup(table, prev, rel)
+            prev = rel
         }
     }
 

@@ -4,6 +4,7 @@ import KtrdrCore
 import KtrdrTestSupport
 import XCTest
 import KtrdrFiles
+import KtrdrPluginABI
 
 @testable import KtrdrPlugins
 
@@ -124,5 +125,63 @@ final class PluginHostTests: XCTestCase {
             XCTAssertEqual(file, "s.yaml")
             XCTAssertEqual(issues.map(\.path), ["params.colour"])
         }
+    }
+
+    /// ABI 1.1: a plugin asks the host for shared indicator series; its signals are the same
+    /// as when it computes its own, and the host computes each series once for all trials.
+    func testSharedIndicatorsCrossTheABIWithTheSameSignals() throws {
+        try install("sma_crossover")
+        try install("rsi_mean_reversion")
+        let host = PluginHost(directory: dir)
+        host.reload()
+        let close = SyntheticData(bars: 40_000, seed: 21).generate().close
+        let bars = Bars(timestamps: (0..<close.count).map(Int64.init), open: close, high: close, low: close, close: close,
+                        volume: [Double](repeating: 1, count: close.count))
+        let cache = IndicatorCache()
+        let key = IndicatorCache.BarsKey(file: "SYNTH", range: 0..<bars.count)
+        let files = ["fast_period: 5, slow_period: 20", "fast_period: 5, slow_period: 40", "fast_period: 10, slow_period: 40"]
+        for params in files {
+            let yaml = "name: s\nplugin: sma_crossover\nparams: {\(params)}\ndata: {symbols: [A], timeframes: [1d]}\n"
+            let strategy = try PluginStrategy(plugin: host.plugin(named: "sma_crossover", kind: .strategy), configText: yaml, configPath: "s.yaml", model: nil)
+            let shared = try strategy.signals(for: bars, indicators: cache.source(for: bars, key: key)).signal
+            XCTAssertEqual(shared, try strategy.signals(for: bars).signal, params)
+            XCTAssertGreaterThan(shared.filter { $0 != 0 }.count, 100)
+        }
+        XCTAssertEqual(cache.computedCount, 4, "SMA 5, 10, 20 and 40, once each for three trials")
+        let rsiYaml = "name: r\nplugin: rsi_mean_reversion\nparams: {period: 9}\ndata: {symbols: [A], timeframes: [1d]}\n"
+        let rsi = try PluginStrategy(plugin: host.plugin(named: "rsi_mean_reversion", kind: .strategy), configText: rsiYaml, configPath: "r.yaml", model: nil)
+        let viaHost = try rsi.signals(for: bars, indicators: cache.source(for: bars, key: key))
+        let alone = try rsi.signals(for: bars)
+        XCTAssertEqual(viaHost.signal, alone.signal)
+        XCTAssertEqual(viaHost.confidence.map(\.bitPattern), alone.confidence.map(\.bitPattern))
+        XCTAssertEqual(cache.computedCount, 5)
+    }
+
+    /// What a plugin sends through `ktrdr_indicator_host.series` is checked field by field.
+    func testIndicatorRequestsFromPluginsAreChecked() throws {
+        let bars = Bars(timestamps: [0, 1, 2], open: [1, 2, 3], high: [1, 2, 3], low: [1, 2, 3], close: [1, 2, 3], volume: [1, 1, 1])
+        let lender = IndicatorLender(IndicatorCache().source(for: bars, key: .init(file: "F", range: 0..<3)))
+        func ask(_ kind: String, _ names: [String], _ values: [Double], output: Int64 = 0) -> (UnsafePointer<Double>?, String) {
+            var error = ktrdr_error()
+            let cNames = names.map { strdup($0) }
+            defer { cNames.forEach { free($0) } }
+            let pointer = kind.withCString { k in
+                cNames.map { UnsafePointer($0) }.withUnsafeBufferPointer { n in
+                    values.withUnsafeBufferPointer { v in
+                        var request = ktrdr_indicator_request(kind: k, param_names: n.baseAddress, param_values: v.baseAddress,
+                                                              param_count: Int64(names.count), source: nil, output: output)
+                        return lender.series(&request, &error)
+                    }
+                }
+            }
+            return (pointer, String(cString: ktrdr_error_message(&error)))
+        }
+        let good = ask("sma", ["period"], [2])
+        XCTAssertEqual(good.0.map { Array(UnsafeBufferPointer(start: $0, count: 3)) }?.dropFirst(), [1.5, 2.5])
+        XCTAssertTrue(ask("sma", ["period"], [-1]).1.contains("SMA period = -1: expected a whole number in 1…10000"))
+        XCTAssertTrue(ask("nope", [], []).1.contains("unknown indicator 'nope'"))
+        XCTAssertTrue(ask("macd", [], [], output: 7).1.contains("MACD output 7"))
+        XCTAssertNil(ask("sma", ["colour"], [1]).0)
+        XCTAssertNil(lender.series(nil, nil))
     }
 }

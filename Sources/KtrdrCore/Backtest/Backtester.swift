@@ -33,6 +33,8 @@ public struct PreparedBacktest: Sendable {
     public let strategy: any SignalStrategy
     public let settings: ExecutionSettings
     public let dataPath: String
+    /// Indicator series shared with other runs over the same bars (a sweep's trials).
+    public var indicators: (any IndicatorSource)?
 
     /// Bars that will be traded.
     public var tradedBars: Int { bars.count - first }
@@ -86,8 +88,10 @@ public enum Backtester {
 
     /// `strategy` is the implementation of `request.strategy` (a loaded plugin, or one
     /// compiled in by a benchmark or test).
+    /// `indicators`, when given, serves (and keeps) the indicator series of these bars for
+    /// other runs over the same file and range.
     public static func prepare(_ request: BacktestRequest, strategy: any SignalStrategy, dataDirectory: String,
-                               load: DataLoader) throws(KtrdrError) -> PreparedBacktest {
+                               indicators: IndicatorCache? = nil, load: DataLoader) throws(KtrdrError) -> PreparedBacktest {
         let settings = request.strategy.executionSettings(initialCapital: request.initialCapital, commission: request.commission,
                                                           slippage: request.slippage)
         if let problem = settings.problems().first { throw .invalidRequest(problem) }
@@ -104,8 +108,9 @@ public enum Backtester {
                                   firstRequestedTime: firstRequested < all.count ? all.timestamps[firstRequested] : nil))
         let loadFrom = request.start != nil ? firstRequested - warmup : 0
         let bars = loadFrom == 0 && lastRequested == all.count - 1 ? all : all.slice(loadFrom..<(lastRequested + 1))
+        let shared = indicators?.source(for: bars, key: .init(file: path, range: loadFrom..<(lastRequested + 1)))
         return PreparedBacktest(request: request, bars: bars, first: firstRequested - loadFrom, strategy: strategy,
-                                settings: settings, dataPath: path)
+                                settings: settings, dataPath: path, indicators: shared)
     }
 
     /// What the range checks need to know of a data file: bars before the first requested one
@@ -143,7 +148,7 @@ public enum Backtester {
     /// Computes signals over the loaded series, runs the engine on the requested bars and
     /// derives the metrics.
     public static func run(_ p: PreparedBacktest, progress: ProgressSink? = nil, cancel: CancellationToken? = nil) throws(KtrdrError) -> BacktestResult {
-        let (signal, confidence) = try p.strategy.signals(for: p.bars)
+        let (signal, confidence) = try p.strategy.signals(for: p.bars, indicators: p.indicators)
         if cancel?.isCancelled == true { throw .cancelled }
         let last = p.bars.count - 1
         let output = try BacktestEngine.run(bars: p.bars, first: p.first, last: last, signal: signal, confidence: confidence,

@@ -23,21 +23,38 @@ public protocol SignalStrategy: Sendable {
     /// Fills `signal[t]` (SignalCode) and `confidence[t]` (0…1) for every bar of `bars`.
     func computeSignals(bars: BarColumns, signal: UnsafeMutableBufferPointer<Int8>,
                         confidence: UnsafeMutableBufferPointer<Double>) throws(KtrdrError)
+    /// The same, with indicator series the caller shares between runs over these bars (a
+    /// sweep's trials). The signals must be the same as without them; by default they are
+    /// not used.
+    func computeSignals(bars: BarColumns, indicators: any IndicatorSource, signal: UnsafeMutableBufferPointer<Int8>,
+                        confidence: UnsafeMutableBufferPointer<Double>) throws(KtrdrError)
 }
 
 extension SignalStrategy {
     public var providesConfidence: Bool { true }
     public var version: String { "builtin" }
 
+    public func computeSignals(bars: BarColumns, indicators: any IndicatorSource, signal: UnsafeMutableBufferPointer<Int8>,
+                               confidence: UnsafeMutableBufferPointer<Double>) throws(KtrdrError) {
+        try computeSignals(bars: bars, signal: signal, confidence: confidence)
+    }
+
     /// Allocates and returns the signal and confidence columns (confidence empty when the
     /// strategy provides none). The strategy writes every slot, so nothing is zero-filled.
-    public func signals(for bars: Bars) throws(KtrdrError) -> (signal: [Int8], confidence: [Double]) {
+    /// `indicators`, when given, are shared series over these same bars.
+    public func signals(for bars: Bars, indicators: (any IndicatorSource)? = nil) throws(KtrdrError) -> (signal: [Int8], confidence: [Double]) {
         let n = bars.count
         var signal = [Int8](unsafeUninitializedCapacity: n) { _, count in count = n }
         var confidence = providesConfidence ? [Double](unsafeUninitializedCapacity: n) { _, count in count = n } : []
         try signal.withUnsafeMutableBufferPointer { (s: inout UnsafeMutableBufferPointer<Int8>) throws(KtrdrError) in
             try confidence.withUnsafeMutableBufferPointer { (c: inout UnsafeMutableBufferPointer<Double>) throws(KtrdrError) in
-                try bars.withColumns { (view: BarColumns) throws(KtrdrError) in try computeSignals(bars: view, signal: s, confidence: c) }
+                try bars.withColumns { (view: BarColumns) throws(KtrdrError) in
+                    if let indicators {
+                        try computeSignals(bars: view, indicators: indicators, signal: s, confidence: c)
+                    } else {
+                        try computeSignals(bars: view, signal: s, confidence: c)
+                    }
+                }
             }
         }
         return (signal, confidence)

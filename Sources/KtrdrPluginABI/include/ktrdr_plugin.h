@@ -24,7 +24,7 @@ extern "C" {
 /* "KTRDRPLG" in ASCII. */
 #define KTRDR_PLUGIN_MAGIC 0x4B54524452504C47ULL
 #define KTRDR_PLUGIN_ABI_MAJOR 1
-#define KTRDR_PLUGIN_ABI_MINOR 0
+#define KTRDR_PLUGIN_ABI_MINOR 1
 #define KTRDR_PLUGIN_SYMBOL "ktrdr_plugin_descriptor"
 #define KTRDR_ERROR_CAPACITY 2048
 
@@ -83,6 +83,27 @@ typedef struct ktrdr_model_ref {
     int32_t (*predict)(void *context, const double *x, int64_t rows, int64_t cols, double *out, ktrdr_error *error);
 } ktrdr_model_ref;
 
+/* ABI 1.1: one indicator series a strategy asks the host for (DOMAIN.md §3). */
+typedef struct ktrdr_indicator_request {
+    const char *kind;                /* "SMA", "EMA", "RSI", "BollingerBands", … (aliases as in a strategy file) */
+    const char *const *param_names;  /* parameters given; the others take the indicator's defaults */
+    const double *param_values;
+    int64_t param_count;
+    const char *source;              /* "close" when NULL; "open", "high", "low", "volume" */
+    int64_t output;                  /* 0, or the index of an output of a multi-output indicator */
+} ktrdr_indicator_request;
+
+/* ABI 1.1: indicators the host computes once per bar series and shares between strategy
+   instances (the trials of a sweep). `series` returns `bars->count` doubles (NaN during
+   warm-up) for the bars of the current compute call, valid until that call returns, or NULL
+   with `error` set (unknown kind or parameter, value out of range). The same request always
+   returns the same numbers, bit for bit, as the indicator computed alone over those bars. */
+typedef struct ktrdr_indicator_host {
+    void *context;
+    const double *(*series)(void *context, const ktrdr_indicator_request *request, ktrdr_error *error);
+    void *reserved[4];
+} ktrdr_indicator_host;
+
 /* What a strategy instance is created from. */
 typedef struct ktrdr_strategy_init {
     const char *config_yaml;  /* the strategy file's text */
@@ -102,7 +123,11 @@ typedef struct ktrdr_strategy_table {
        for every bar; bar t may use bars <= t only. Returns 0 on success. */
     int32_t (*compute_signals)(void *instance, const ktrdr_bars *bars, int8_t *signal, double *confidence,
                                ktrdr_error *error);
-    void *reserved[8];
+    /* ABI 1.1, optional (NULL: the host calls compute_signals): compute_signals with the
+       host's shared indicators. The host reads this field only from plugins of minor >= 1. */
+    int32_t (*compute_signals_shared)(void *instance, const ktrdr_bars *bars, const ktrdr_indicator_host *indicators,
+                                      int8_t *signal, double *confidence, ktrdr_error *error);
+    void *reserved[7];
 } ktrdr_strategy_table;
 
 /* Training inputs for a model plugin. Features are row-major doubles; labels 0 BUY, 1 HOLD, 2 SELL. */

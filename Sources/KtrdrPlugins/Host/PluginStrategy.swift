@@ -63,6 +63,28 @@ public final class PluginStrategy: SignalStrategy, @unchecked Sendable {
         try checkOutput(signal: signal, confidence: confidence, timestamps: bars.timestamps)
     }
 
+    /// With shared indicators when the plugin takes them (ABI 1.1 `compute_signals_shared`);
+    /// a plugin of ABI 1.0 computes its own.
+    public func computeSignals(bars: BarColumns, indicators: any IndicatorSource, signal: UnsafeMutableBufferPointer<Int8>,
+                               confidence: UnsafeMutableBufferPointer<Double>) throws(KtrdrError) {
+        guard plugin.info.pointee.abi_minor >= 1, let shared = table.compute_signals_shared else {
+            return try computeSignals(bars: bars, signal: signal, confidence: confidence)
+        }
+        var view = ktrdr_bars(count: Int64(bars.count), timestamps: bars.timestamps.baseAddress, open: bars.open.baseAddress,
+                              high: bars.high.baseAddress, low: bars.low.baseAddress, close: bars.close.baseAddress,
+                              volume: bars.volume.baseAddress)
+        let lender = IndicatorLender(indicators)
+        var host = ktrdr_indicator_host()
+        host.context = Unmanaged.passUnretained(lender).toOpaque()
+        host.series = { context, request, error in
+            Unmanaged<IndicatorLender>.fromOpaque(context!).takeUnretainedValue().series(request, error)
+        }
+        var error = ktrdr_error()
+        let status = withExtendedLifetime(lender) { shared(instance, &view, &host, signal.baseAddress, confidence.baseAddress, &error) }
+        if status != 0 { throw Self.error(error, plugin: plugin, file: plugin.file, model: model) }
+        try checkOutput(signal: signal, confidence: confidence, timestamps: bars.timestamps)
+    }
+
     /// Every value the plugin wrote is checked before the engine reads it: a signal is -1, 0
     /// or 1; a confidence is a finite number in 0…1.
     private func checkOutput(signal: UnsafeMutableBufferPointer<Int8>, confidence: UnsafeMutableBufferPointer<Double>,
@@ -97,6 +119,34 @@ public final class PluginStrategy: SignalStrategy, @unchecked Sendable {
             return .cancelled
         default:
             return .pluginInvalid(file: plugin.file, message: "\(plugin.descriptor.name) \(plugin.descriptor.version): \(text.isEmpty ? "failed without a message" : text)")
+        }
+    }
+}
+
+/// Answers a plugin's `ktrdr_indicator_host.series` calls from an `IndicatorSource`; every
+/// field of the request is checked before it is used.
+final class IndicatorLender {
+    let source: any IndicatorSource
+    init(_ source: any IndicatorSource) { self.source = source }
+
+    func series(_ request: UnsafePointer<ktrdr_indicator_request>?, _ error: UnsafeMutablePointer<ktrdr_error>?) -> UnsafePointer<Double>? {
+        func fail(_ message: String) -> UnsafePointer<Double>? {
+            ktrdr_error_set(error, Int32(KTRDR_ERR_RUNTIME.rawValue), "indicator request: \(message)")
+            return nil
+        }
+        guard let r = request?.pointee, let kind = r.kind else { return fail("no request or no kind") }
+        guard (0...16).contains(r.param_count) else { return fail("param_count \(r.param_count): expected 0…16") }
+        var parameters = [String: Double]()
+        for i in 0..<Int(r.param_count) {
+            guard let name = r.param_names?[i], let values = r.param_values else { return fail("parameter \(i) has no name or value") }
+            parameters[String(cString: name)] = values[i]
+        }
+        do throws(KtrdrError) {
+            let spec = try IndicatorSpec.checked(kind: String(cString: kind), parameters: parameters,
+                                                 source: r.source.map { String(cString: $0) }, output: Int(r.output))
+            return try source.series(spec, output: Int(r.output)).baseAddress
+        } catch {
+            return fail(error.description)
         }
     }
 }
