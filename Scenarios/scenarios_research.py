@@ -1,4 +1,4 @@
-"""Scenarios of the research loop: parameters for one run (PA1), sweeps (SW1-SW3), walk-forward (WF1)."""
+"""Scenarios of the research loop: parameters for one run (PA1), sweeps (SW1-SW3), walk-forward (WF1, WF2 for the neural strategy)."""
 import calendar
 import csv
 import datetime
@@ -335,3 +335,61 @@ def wf1(d):
             all(same), [True] * 4, same)
     d.check("while the altered bars do change what runs on them", altered["windows"][3]["out_of_sample"] != windows[3]["out_of_sample"],
             "window 4's test metrics differ", altered["windows"][3]["out_of_sample"]["total_return_pct"])
+
+
+@scenario("WF2", "Walk-forward of the neural strategy: each window trains its own model on its training bars only")
+def wf2(d):
+    epochs = ["--set", "model.training.epochs=40", "--set", "decisions.confidence_threshold=0.45"]
+
+    def run(symbol):
+        rc, out, err = d.ctl("walkforward", "run", "neuro_mean_reversion", symbol, "1h", *epochs, "--train", "1500", "--test", "500",
+                             "--json", timeout=600)
+        d.check(f"ktrdrctl walkforward run neuro_mean_reversion {symbol} exits 0", rc == 0, "exit 0", f"{rc}: {err[-600:]}")
+        return json.loads(out) if rc == 0 else {"windows": [], "windows_total": 0}
+
+    base = run("EURUSD")
+    windows = base["windows"]
+    d.check("6 windows of 1,500 training and 500 test bars, each with its own model and both runs' metrics",
+            base["windows_total"] == 6 and len(windows) == 6 and all(w.get("model") and w["in_sample"] and w["out_of_sample"] for w in windows)
+            and all(w["train_bars"] == 1500 and w["test_bars"] == 500 and w["params"] == {} for w in windows), "6 complete windows",
+            [(w["index"], w.get("model"), w.get("error")) for w in windows])
+    metas = []
+    for w in windows:
+        with open(os.path.join(d.models, w["model"], "metadata.json")) as f:
+            metas.append(json.load(f))
+    d.check("each model's metadata says it was trained on exactly its window's training bars",
+            all(m["data"]["start"] == w["train_start"] and m["data"]["end"] == w["train_end"] and m["data"]["bars"] == w["train_bars"]
+                and m["training"]["epochs"] == 40 for m, w in zip(metas, windows)),
+            "data.start/end/bars = the window's", [(m["data"], w["train_start"], w["train_end"]) for m, w in zip(metas, windows)][:2])
+    rc, out, err = d.ctl("models", "list", "--json", "--models-dir", d.models)
+    listed = {m["path"] for m in json.loads(out)} if rc == 0 else set()
+    d.check("models list shows them by the names the windows give", all(any(p.endswith(w["model"]) for p in listed) for w in windows),
+            "6 window models listed", sorted(listed)[:8])
+
+    # The independent check: window 3's runs are single backtests with its model on its dates.
+    w = windows[2]
+    for part, start, end in (("in_sample", w["train_start"], w["train_end"]), ("out_of_sample", w["test_start"], w["test_end"])):
+        op = d.start_backtest(strategy_name="neuro_mean_reversion", symbol="EURUSD", timeframe="1h", start_date=start, end_date=end,
+                              model_path=w["model"], overrides={"model.training.epochs": 40, "decisions.confidence_threshold": 0.45})
+        single = d.wait_status(op, ["completed", "failed"])["result_summary"]
+        d.check(f"window 3's {part.replace('_', '-')} metrics are a backtest with --model-path {w['model']} on those dates, bit for bit",
+                single == w[part], "identical metrics", {k: (single[k], w[part][k]) for k in (single or {}) if single[k] != w[part][k]})
+    s = base["out_of_sample"]
+    d.check("the stitched out-of-sample record covers every test bar, and the models trade", s["bars"] == 6 * 500 and s["trades"] > 0,
+            "3,000 bars, trades > 0", s)
+    d.figure("neural walk-forward: out-of-sample return % / trades", f"{s['total_return_pct']:.2f} / {s['trades']}")
+
+    # No look-ahead: alter every bar from window 4's test part on (bar 200 + 3 * 500 + 1500).
+    _altered_copy(d, "EURUSDX", 3200, 1.07)
+    altered = run("EURUSDX")["windows"]
+
+    def model_bytes(w):
+        with open(os.path.join(d.models, w["model"], "model.pt"), "rb") as f:
+            return hashlib.sha256(f.read()).hexdigest()
+    same = [model_bytes(a) == model_bytes(b) and a["in_sample"] == b["in_sample"] for a, b in zip(windows[:4], altered[:4])]
+    d.check("altering the bars after a window's training leaves its model byte-identical and its in-sample metrics unchanged (windows 1-4)",
+            len(altered) == 6 and all(same), [True] * 4, same)
+    d.check("while the altered bars do change what runs on them", len(altered) == 6 and altered[3]["out_of_sample"] != windows[3]["out_of_sample"],
+            "window 4's test metrics differ", altered[3]["out_of_sample"]["total_return_pct"] if len(altered) == 6 else None)
+    rc, out, err = d.ctl("walkforward", "run", "neuro_mean_reversion", "EURUSD", "1h", "--param", "period=5:10:5", "--train", "1500", "--test", "500")
+    d.check("a grid for a model strategy is refused, saying why", rc != 0 and "trains one model per window" in err, "refused", f"{rc}: {err[-300:]}")

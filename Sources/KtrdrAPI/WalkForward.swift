@@ -55,9 +55,13 @@ public struct WalkForwardWindowResult: Codable, Sendable, Equatable {
     public var trials: Int
     public var trialsFailed: Int
     public var error: OperationError?
+    /// For a model strategy: the model trained on this window's training bars, as
+    /// `--model-path` takes it (relative to the models directory).
+    public var model: String?
 
     public init(index: Int, trainStart: String, trainEnd: String, testStart: String, testEnd: String, trainBars: Int, testBars: Int,
-                params: [String: Double]?, inSample: Metrics?, outOfSample: Metrics?, trials: Int, trialsFailed: Int, error: OperationError?) {
+                params: [String: Double]?, inSample: Metrics?, outOfSample: Metrics?, trials: Int, trialsFailed: Int, error: OperationError?,
+                model: String? = nil) {
         self.index = index
         self.trainStart = trainStart
         self.trainEnd = trainEnd
@@ -71,6 +75,7 @@ public struct WalkForwardWindowResult: Codable, Sendable, Equatable {
         self.trials = trials
         self.trialsFailed = trialsFailed
         self.error = error
+        self.model = model
     }
 }
 

@@ -136,7 +136,9 @@ struct SweepRunner {
     /// The job's strategy with `overrides` written in, backtested on `bars` (loaded once) from
     /// `start` to `end` exactly as a single backtest with those values and dates: warm-up from
     /// before `start`, nothing after `end`.
-    func backtest(_ overrides: StrategyOverrides, bars: Bars, start: Int64?, end: Int64?, token: CancellationToken) throws(KtrdrError) -> BacktestResult {
+    /// `modelPath`: the model a model strategy runs with (default: its latest version).
+    func backtest(_ overrides: StrategyOverrides, bars: Bars, start: Int64?, end: Int64?, token: CancellationToken,
+                  modelPath: String? = nil) throws(KtrdrError) -> BacktestResult {
         let strategy = try StrategyLoader.parse(job.strategySource, fileName: job.strategyFile, expectedName: job.request.run.strategyName,
                                                 overrides: overrides)
         var request = job.base
@@ -146,7 +148,7 @@ struct SweepRunner {
         let implementation: any SignalStrategy
         do throws(KtrdrError) {
             implementation = try config.strategies.make(strategy, file: job.strategyFile, symbol: request.symbol,
-                                                         timeframe: request.timeframe, modelPath: nil)
+                                                         timeframe: request.timeframe, modelPath: modelPath)
         } catch { throw overrides.explain(error) }
         let prepared = try Backtester.prepare(request, strategy: implementation, dataDirectory: config.dataDirectory,
                                               indicators: indicators) { _ throws(KtrdrError) in bars }

@@ -2,6 +2,7 @@ import Foundation
 import KtrdrAPI
 import KtrdrCore
 import KtrdrFiles
+import KtrdrPlugins
 import Logging
 import Synchronization
 
@@ -10,6 +11,8 @@ struct WalkForwardJob: Sendable {
     let request: WalkForwardRequest
     let sweep: SweepJob
     let windows: [WalkForwardWindow]
+    /// Set for a model strategy: each window trains its own model instead of sweeping.
+    var training: TrainingJob?
     /// Backtests it runs: every trial on every window's training bars, plus one test run each.
     var runs: Int { windows.count * (sweep.trials.count + 1) }
 }
@@ -18,6 +21,7 @@ extension OperationManager {
     /// The sweep's checks, then the windows: the first starts after the longest warm-up any
     /// trial needs (each trial's plugin says its own), so no in-sample run lacks history.
     static func prepareWalkForward(_ r: WalkForwardRequest, config: OperationsConfig) throws(KtrdrError) -> WalkForwardJob {
+        if let trained = try prepareModelWalkForward(r, config: config) { return trained }
         let sweep = try prepareSweep(r.sweep, config: config)
         var longest = sweep.base.strategy.historyRequired
         for k in sweep.trials.indices {
@@ -62,26 +66,29 @@ struct WalkForwardRunner {
         for w in job.windows {
             if token.isCancelled { throw .cancelled }
             let trainFrom = ts[w.trainStart], trainTo = ts[w.trainEnd - 1]
-            let results = Slots(count: job.sweep.trials.count)
-            WorkerPool.run(count: job.sweep.trials.count, workers: config.maxConcurrent, name: "walkforward \(id)", token: token) { k in
-                let metrics = try? trials.backtest(job.sweep.overrides(for: k), bars: bars, start: trainFrom, end: trainTo, token: token).metrics
-                results.values.withLock { $0[k] = metrics }
-                bridge.trialFinished(failed: metrics == nil, value: rank.value(metrics), params: job.sweep.params(for: k), rank: rank)
-                return !token.isCancelled
+            var trained: TrainedWindow?
+            let inSample: [Metrics?]
+            if let training = job.training {
+                let t = try trainWindow(w, training: training, trials: trials, bars: bars, token: token)
+                bridge.trialFinished(failed: t.inSample == nil, value: rank.value(t.inSample), params: [:], rank: rank)
+                (trained, inSample) = (t, [t.inSample])
+            } else {
+                inSample = sweepWindow(trainFrom: trainFrom, trainTo: trainTo, trials: trials, bars: bars, bridge: bridge, token: token)
             }
             if token.isCancelled { throw .cancelled }
-            let inSample = results.values.withLock { $0 }
             let failed = inSample.filter { $0 == nil }.count
             var window = WalkForwardWindowResult(index: w.index, trainStart: UTCTime.iso(trainFrom), trainEnd: UTCTime.iso(trainTo),
                                                  testStart: UTCTime.iso(ts[w.testStart]), testEnd: UTCTime.iso(ts[w.testEnd - 1]),
                                                  trainBars: w.trainEnd - w.trainStart, testBars: w.testEnd - w.testStart, params: nil,
-                                                 inSample: nil, outOfSample: nil, trials: inSample.count, trialsFailed: failed, error: nil)
+                                                 inSample: nil, outOfSample: nil, trials: inSample.count, trialsFailed: failed, error: trained?.error,
+                                                 model: trained?.model)
             let order = rank.order(inSample).filter { inSample[$0] != nil }
             if let best = order.first {
                 window.params = job.sweep.params(for: best)
                 window.inSample = inSample[best]
                 do throws(KtrdrError) {
-                    let test = try trials.backtest(job.sweep.overrides(for: best), bars: bars, start: ts[w.testStart], end: ts[w.testEnd - 1], token: token)
+                    let test = try trials.backtest(job.sweep.overrides(for: best), bars: bars, start: ts[w.testStart], end: ts[w.testEnd - 1],
+                                                   token: token, modelPath: trained?.model)
                     window.outOfSample = test.metrics
                     stitched.append(test)
                     if let i = inSample[best]?.annualizedReturn, let o = test.metrics.annualizedReturn { inSampleReturns.append(i); outOfSampleReturns.append(o) }
@@ -90,7 +97,7 @@ struct WalkForwardRunner {
                 } catch {
                     window.error = OperationError(code: error.code, message: "test run: \(error.description)")
                 }
-            } else {
+            } else if window.error == nil {
                 window.error = OperationError(code: "no_trial_completed", message: "none of the \(inSample.count) trials completed on the training bars")
             }
             bridge.trialFinished(failed: window.outOfSample == nil, value: nil, params: window.params ?? [:], rank: rank)
@@ -99,6 +106,19 @@ struct WalkForwardRunner {
         let meanIn = inSampleReturns.isEmpty ? 0 : inSampleReturns.reduce(0, +) / Double(inSampleReturns.count)
         let meanOut = outOfSampleReturns.isEmpty ? 0 : outOfSampleReturns.reduce(0, +) / Double(outOfSampleReturns.count)
         return stitched.summary(barsPerYear: job.sweep.base.timeframe.barsPerYear, efficiency: meanIn > 0 ? meanOut / meanIn : nil)
+    }
+
+    /// Every trial on a window's training bars, in parallel: their metrics by trial (nil: failed).
+    private func sweepWindow(trainFrom: Int64, trainTo: Int64, trials: SweepRunner, bars: Bars, bridge: ProgressBridge,
+                             token: CancellationToken) -> [Metrics?] {
+        let results = Slots(count: job.sweep.trials.count), rank = job.sweep.rank
+        WorkerPool.run(count: job.sweep.trials.count, workers: config.maxConcurrent, name: "walkforward \(id)", token: token) { k in
+            let metrics = try? trials.backtest(job.sweep.overrides(for: k), bars: bars, start: trainFrom, end: trainTo, token: token).metrics
+            results.values.withLock { $0[k] = metrics }
+            bridge.trialFinished(failed: metrics == nil, value: rank.value(metrics), params: job.sweep.params(for: k), rank: rank)
+            return !token.isCancelled
+        }
+        return results.values.withLock { $0 }
     }
 
     /// One window's in-sample metrics by trial, filled by the workers.

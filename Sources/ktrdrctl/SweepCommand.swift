@@ -31,6 +31,7 @@ struct SweepCommand: ParsableCommand {
         @OptionGroup var report: SweepReportOptions
 
         func validate() throws {
+            guard !grid.params.isEmpty else { throw ValidationError("give at least one --param name=values to sweep") }
             guard top >= 1 else { throw ValidationError("--top must be at least 1") }
         }
 
@@ -100,10 +101,6 @@ struct SweepOptions: ParsableArguments {
     @Option(help: "Adverse slippage, fraction of price.") var slippage: Double = 0.0005
     @Flag(inversion: .prefixedNo, help: "Send trials to the daemon's workers in batches, beside its own cores (mode remote), or keep them on the daemon (default: the daemon's).")
     var remote: Bool?
-
-    func validate() throws {
-        guard !params.isEmpty else { throw ValidationError("give at least one --param name=values to sweep") }
-    }
 
     /// The sweep fields of a request body.
     func body() throws -> [String: Any] {

@@ -20,6 +20,9 @@ struct WalkForwardCommand: ParsableCommand {
                 take their warm-up from before their window.
                 Example: ktrdrctl walkforward run sma_crossover EURUSD 1h --param fast_period=5:30:5
                   --param slow_period=20:100:10 --where 'fast_period < slow_period' --train 1000 --test 500
+                A strategy with a model (neuro_mean_reversion) takes no --param: each window trains its
+                own model on its training bars and tests it on the bars after; the models are kept
+                under the models directory and listed with --model-path names.
                 """)
 
         @OptionGroup var daemon: DaemonOptions
@@ -67,16 +70,22 @@ struct WalkForwardCommand: ParsableCommand {
         }
 
         static func table(_ r: WalkForwardResult) -> String {
-            var rows = [["WINDOW", "TRAIN", "TEST"] + r.parameters.map { $0.uppercased() } + ["IS " + r.rank.uppercased(), "OOS " + r.rank.uppercased(), "OOS RETURN %"]]
+            let models = r.windows.contains { $0.model != nil }
+            var rows = [["WINDOW", "TRAIN", "TEST"] + r.parameters.map { $0.uppercased() } + ["IS " + r.rank.uppercased(), "OOS " + r.rank.uppercased(), "OOS RETURN %"]
+                + (models ? ["MODEL (--model-path)"] : [])]
             let field = Metrics.Field.allCases.first { $0.json == r.rank }
             for w in r.windows {
                 let params = r.parameters.map { p in w.params?[p].map { StrategyOverrides.Scalar.number($0).description } ?? "-" }
                 let value = { (m: Metrics?) in field.flatMap { f in m?.value(f) }.map { Format.fixed($0, 3) } ?? "-" }
                 rows.append(["\(w.index + 1)", "\(w.trainStart.prefix(10))..\(w.trainEnd.prefix(10))", "\(w.testStart.prefix(10))..\(w.testEnd.prefix(10))"]
-                    + params + [value(w.inSample), value(w.outOfSample), w.outOfSample.map { Format.fixed($0.totalReturnPct, 2) } ?? (w.error?.code ?? "-")])
+                    + params + [value(w.inSample), value(w.outOfSample), w.outOfSample.map { Format.fixed($0.totalReturnPct, 2) } ?? (w.error?.code ?? "-")]
+                    + (models ? [w.model ?? "-"] : []))
             }
             let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max() ?? 0 }
-            var out = rows.map { row in zip(row, widths).enumerated().map { Format.pad($0.element.0, $0.element.1, right: $0.offset > 2) }.joined(separator: "  ") }
+            let last = rows[0].count - 1
+            var out = rows.map { row in
+                zip(row, widths).enumerated().map { Format.pad($0.element.0, $0.element.1, right: $0.offset > 2 && !(models && $0.offset == last)) }.joined(separator: "  ")
+            }
             if let s = r.outOfSample {
                 out.append("")
                 out.append("out of sample, stitched: \(Format.grouped(s.bars)) bars, return \(Format.fixed(s.totalReturnPct, 2)) %, "

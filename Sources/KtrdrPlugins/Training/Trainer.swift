@@ -66,7 +66,9 @@ public struct TrainingJob: Sendable {
 /// split with a purge gap, training in the model plugin, then a new model version directory
 /// written atomically (`model.pt` + `metadata.json`, renamed into place).
 public enum Trainer {
-    public static func run(_ job: TrainingJob, models: ModelStore,
+    /// `into`, when given, is the directory the model is published as (it must not exist;
+    /// version 0): a walk-forward window's model, kept beside the numbered versions.
+    public static func run(_ job: TrainingJob, models: ModelStore, into: String? = nil,
                            onEpoch: @escaping @Sendable (EpochReport) -> Bool) throws(KtrdrError) -> TrainingOutcome {
         let started = Date()
         let dataset = Dataset(job)
@@ -97,6 +99,13 @@ public enum Trainer {
             modelPlugin: job.plugin.descriptor.name,
             libtorchVersion: PluginDescriptor.signatureFields(job.plugin.descriptor.buildSignature)["libtorch"] ?? "unknown",
             createdAt: UTCTime.iso(Int64(Date().timeIntervalSince1970)))
+        if let into {
+            do { try metadata.encoded().write(to: URL(fileURLWithPath: (staging as NSString).appendingPathComponent("metadata.json"))) } catch {
+                throw .io(path: staging, message: "cannot write metadata.json: \(error.localizedDescription)")
+            }
+            guard rename(staging, into) == 0 else { throw .io(path: into, message: "cannot publish the model: \(String(cString: strerror(errno)))") }
+            return TrainingOutcome(modelPath: into, version: 0, metadata: metadata)
+        }
         return try publish(staging: staging, metadata: &metadata, job: job, models: models)
     }
 

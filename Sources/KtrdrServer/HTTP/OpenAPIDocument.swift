@@ -123,7 +123,7 @@ enum OpenAPIDocument {
             "422": {"$ref": "#/components/responses/Error"}, "507": {"$ref": "#/components/responses/Error"}}}},
         "/api/v1/walkforwards/start": {"post": {
           "summary": "Validate and start a walk-forward (operation_type walkforward): per window, a sweep on the train bars, its best on the test bars after them",
-          "description": "A sweep request without start_date/end_date, plus train, test and step in bars (step >= test). The first window starts after the longest warm-up any trial needs. Results (GET /operations/{id}/results): per window the chosen parameters and in- and out-of-sample metrics; the out-of-sample parts stitched; the walk-forward efficiency.",
+          "description": "A sweep request without start_date/end_date, plus train, test and step in bars (step >= test). The first window starts after the longest warm-up any trial needs. For a strategy with a model section the grid is empty: each window trains its own model on its training bars (kept under the models directory, named in the window's model field) and tests it on the bars after. Results (GET /operations/{id}/results): per window the chosen parameters and in- and out-of-sample metrics; the out-of-sample parts stitched; the walk-forward efficiency.",
           "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/WalkForwardRequest"}}}},
           "responses": {
             "200": {"description": "started", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Started"}}}},
@@ -227,7 +227,7 @@ enum OpenAPIDocument {
             "description": "The fields of SweepRequest except start_date and end_date, plus train, test and step (bars, or spans such as 6mo).", "properties": {
             "train": {"$ref": "#/components/schemas/WindowLength", "description": "in sample per window"}, "test": {"$ref": "#/components/schemas/WindowLength", "description": "out of sample, right after"},
             "step": {"$ref": "#/components/schemas/WindowLength", "description": "between window starts; default test; at least test"},
-            \#(sweepFields)}},
+            \#(sweepFields.replacingOccurrences(of: #""grid": {"type": "object", "minProperties": 1,"#, with: #""grid": {"type": "object", "description": "empty for a strategy with a model (each window trains one)","#))}},
           "SweepResultEnvelope": {"type": "object", "required": ["success", "data"], "properties": {"success": {"const": true}, "data": {"type": "object",
             "required": ["operation_id", "status", "rank", "rank_order", "parameters", "trials_total", "trials_completed", "trials_failed", "trials"], "properties": {
               "trials": {"type": "array", "items": {"type": "object", "required": ["index", "params", "status"], "properties": {
@@ -240,7 +240,8 @@ enum OpenAPIDocument {
           "WalkForwardResultEnvelope": {"type": "object", "required": ["success", "data"], "properties": {"success": {"const": true}, "data": {"type": "object",
             "required": ["operation_id", "status", "rank", "parameters", "windows_total", "windows"], "properties": {
               "windows": {"type": "array", "items": {"type": "object", "required": ["index", "train_start", "train_end", "test_start", "test_end", "trials"], "properties": {
-                "params": {"type": "object", "additionalProperties": {"type": "number"}}, "in_sample": {"$ref": "#/components/schemas/Metrics"}, "out_of_sample": {"$ref": "#/components/schemas/Metrics"}}}},
+                "params": {"type": "object", "additionalProperties": {"type": "number"}}, "in_sample": {"$ref": "#/components/schemas/Metrics"}, "out_of_sample": {"$ref": "#/components/schemas/Metrics"},
+                "model": {"type": "string", "description": "model strategies: the model trained on this window's training bars, as model_path takes it"}}}},
               "out_of_sample": {"type": "object", "required": ["bars", "total_return_pct", "max_drawdown_pct", "trades"]}}}}},
           "HealthEnvelope": {"type": "object", "required": ["success", "data"], "properties": {"success": {"const": true}, "data": {"$ref": "#/components/schemas/Health"}}},
           "Health": {"type": "object", "required": ["status", "version", "running", "pending", "capacity"], "properties": {
