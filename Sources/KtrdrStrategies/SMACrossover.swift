@@ -140,15 +140,18 @@ public struct SMACrossover: SignalStrategy {
         let m = maxAbs(x, count: n)
         let delta = bound(nf, steps: n, maxAbs: m) + bound(ns, steps: n, maxAbs: m)
         guard delta.isFinite else { return canonicalCrossovers(x, count: n, fast: nf, slow: ns, signal: signal) }
-        let table = decisionTable()
-        var prev = canonicalRelation(x, at: longest - 1, fast: nf, slow: ns)
+        // Three passes the compiler can vectorise: the relation of every bar from the shared
+        // means, the rare near-ties decided canonically, then the crossings.
+        let rel = UnsafeMutablePointer<Int8>.allocate(capacity: n)
+        defer { rel.deallocate() }
         for t in longest..<n {
             let d = f[t] - s[t]
-            var rel = Int8(truncatingIfNeeded: (d > delta ? 1 : 0) - (d < -delta ? 1 : 0))
-            if rel == 0 { rel = canonicalRelation(x, at: t, fast: nf, slow: ns) }
-            signal[t] = lookup(table, prev, rel)
-            prev = rel
+            rel[t] = Int8(truncatingIfNeeded: (d > delta ? 1 : 0) &- (d < -delta ? 1 : 0))
         }
+        for t in longest..<n where rel[t] == 0 { rel[t] = canonicalRelation(x, at: t, fast: nf, slow: ns) }
+        rel[longest - 1] = canonicalRelation(x, at: longest - 1, fast: nf, slow: ns)
+        let table = decisionTable()
+        for t in longest..<n { signal[t] = lookup(table, rel[t - 1], rel[t]) }
     }
 
     /// crossUp: previous `fast <= slow`, now `fast > slow`; crossDown mirrored. Undefined (2) never crosses.
@@ -173,7 +176,9 @@ public struct SMACrossover: SignalStrategy {
 
     @inline(__always)
     static func lookup(_ table: UInt64, _ prev: Int8, _ rel: Int8) -> Int8 {
-        let index = UInt64(truncatingIfNeeded: (Int(prev) + 1) * 4 + Int(rel) + 1)
-        return Int8(truncatingIfNeeded: (table >> (4 * index)) & 0xF) - 1
+        // prev and rel are in -1...2, so the index is 0...15 and the shift below 64: masking
+        // arithmetic, no overflow or over-shift checks in the hot loop.
+        let index = UInt64(truncatingIfNeeded: (Int(prev) &+ 1) &* 4 &+ Int(rel) &+ 1)
+        return Int8(truncatingIfNeeded: (table &>> (4 &* index)) & 0xF) &- 1
     }
 }
