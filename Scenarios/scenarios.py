@@ -337,3 +337,4 @@ from scenarios_deploy import *  # noqa: E402,F401,F403
 from scenarios_isolation import *  # noqa: E402,F401,F403
 from scenarios_protocol import *  # noqa: E402,F401,F403
 from scenarios_metrics import *  # noqa: E402,F401,F403
+from scenarios_data import *  # noqa: E402,F401,F403

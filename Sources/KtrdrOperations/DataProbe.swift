@@ -60,11 +60,30 @@ struct DataProbe {
         let cap = warmup + 1
         guard let first = start.map({ firstLine(atOrAfter: $0) }) ?? .some(nextLine(from: dataStart)),
               let stop = end.map({ firstLine(atOrAfter: $0 + 1) }) ?? .some(size) else { return nil }
+        let span = fileSpan()
         guard first < stop, let firstTime = time(at: first) else {
-            return Backtester.RangeFacts(barsBeforeStart: 0, barsInRange: 0, firstRequestedTime: nil)
+            return Backtester.RangeFacts(barsBeforeStart: 0, barsInRange: 0, firstRequestedTime: nil, fileSpan: span)
         }
         return Backtester.RangeFacts(barsBeforeStart: start == nil ? 0 : linesBackward(from: first, upTo: cap),
-                                     barsInRange: linesForward(from: first, before: stop, upTo: cap), firstRequestedTime: firstTime)
+                                     barsInRange: linesForward(from: first, before: stop, upTo: cap), firstRequestedTime: firstTime,
+                                     fileSpan: span)
+    }
+
+    /// The times of the first and the last bar (nil when either cannot be read).
+    private func fileSpan() -> ClosedRange<Int64>? {
+        let first = nextLine(from: dataStart)
+        guard first < size, let t0 = time(at: first) else { return nil }
+        var end = size  // back over trailing blank lines to the start of the last line with text
+        while end > first, byte(at: end - 1) == 0x0A || byte(at: end - 1) == 0x0D { end -= 1 }
+        var lineStart = end
+        while lineStart > first {
+            let n = min(lineStart - first, 4096)
+            let chunk = Self.read(fd, at: lineStart - n, count: n)
+            if let i = chunk.lastIndex(of: 0x0A) { lineStart = lineStart - n + i + 1; break }
+            lineStart -= n
+        }
+        guard let t1 = time(at: lineStart), t1 >= t0 else { return nil }
+        return t0...t1
     }
 
     // MARK: Lines

@@ -6,8 +6,8 @@ import KtrdrDefaults
 import KtrdrFiles
 
 struct DataCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "data", abstract: "Inspect and generate data.",
-                                                    subcommands: [Generate.self, Check.self])
+    static let configuration = CommandConfiguration(commandName: "data", abstract: "Import, check and generate data.",
+                                                    subcommands: [Generate.self, Check.self, Import.self])
 
     struct Generate: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -36,23 +36,81 @@ struct DataCommand: ParsableCommand {
     }
 
     struct Check: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Load a data file strictly and summarise it, or report the first defect.")
+        static let configuration = CommandConfiguration(
+            abstract: "Report every defect of a data file, and its gaps against the timeframe and the calendar.",
+            discussion: """
+                Defects (exit 3): rows that cannot be read, times out of order or repeated, zero or
+                negative prices, OHLC inconsistencies (high below low, open or close outside them).
+                Gaps are reported by class: weekend, overnight, holiday, unexplained. The timeframe
+                comes from the file name (SYMBOL_1h.csv) unless --timeframe gives it. The strict
+                loader a backtest uses runs too and says whether it accepts the file.
+                """)
         @Argument(help: "Path of a CSV file.")
         var path: String
+        @Option(help: "Timeframe the bars should follow (default: from the file name).") var timeframe: String?
+        @Flag(help: "Print the report as JSON.") var json = false
 
         func run() throws {
-            do {
-                let started = KtrdrStdio.now()
-                let bars = try CSVLoader.load(path: path)
-                let seconds = KtrdrStdio.now() - started
-                guard let first = bars.timestamps.first, let last = bars.timestamps.last else {
-                    print("\(path): header only, no bars")
-                    return
+            let tf: Timeframe?, data: Data
+            do throws(KtrdrError) {
+                tf = try timeframe.map { t throws(KtrdrError) in try Names.timeframe(t) } ?? Self.timeframe(ofFile: path)
+                guard let contents = FileManager.default.contents(atPath: path) else {
+                    throw FileManager.default.fileExists(atPath: path) ? .io(path: path, message: "cannot read the file")
+                                                                     : .dataNotFound(path: path, available: Existing.dataSets(besides: path))
                 }
-                print("\(path): \(Format.grouped(bars.count)) bars, \(UTCTime.iso(first)) → \(UTCTime.iso(last)), loaded in \(Format.fixed(seconds * 1000, 1)) ms")
+                data = contents
             } catch {
                 throw fail(error)
             }
+            let audit = DataAudit.run(text: String(decoding: data, as: UTF8.self), timeframe: tf)
+            let strict: String
+            do throws(KtrdrError) {
+                let bars = try CSVLoader.load(path: path)
+                strict = "the strict loader accepts it (\(Format.grouped(bars.count)) bars)"
+            } catch {
+                strict = "the strict loader refuses it: \(error)"
+            }
+            if json {
+                var object = try JSONSerialization.jsonObject(with: KtrdrJSON.encoder().encode(audit)) as? [String: Any] ?? [:]
+                object["file"] = path
+                object["defects"] = audit.defects
+                object["strict_loader"] = strict
+                print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]), as: UTF8.self))
+            } else {
+                print(Self.text(audit, path: path, strict: strict))
+            }
+            if audit.defects > 0 { throw ExitCode(ExitStatus.invalidInput) }
+        }
+
+        /// `1h` of `…/EURUSD_1h.csv`; nil when the name does not say.
+        static func timeframe(ofFile path: String) -> Timeframe? {
+            let set = KtrdrError.dataSet(path)
+            return set.split(separator: " ").last.flatMap { Timeframe(rawValue: String($0)) }
+        }
+
+        static func text(_ a: DataAudit, path: String, strict: String) -> String {
+            var out = ["\(path): \(Format.grouped(a.rows)) bars, \(a.first ?? "—") → \(a.last ?? "—")"
+                + (a.barsPerYear.map { ", \(Format.fixed($0, 1)) bars a year" } ?? "") + (a.timeframe.map { " (\($0))" } ?? "")]
+            let kinds: [(String, DataAudit.Findings)] = [("rows that cannot be read", a.unreadable), ("times out of order", a.outOfOrder),
+                                                          ("repeated times", a.duplicates), ("zero or negative prices", a.nonPositivePrices),
+                                                          ("OHLC inconsistencies", a.ohlcInconsistent)]
+            for (name, f) in kinds {
+                out.append("  \(name): \(f.count)")
+                for finding in f.first.prefix(5) { out.append("    line \(finding.line): \(finding.message)") }
+            }
+            if a.timeframe == nil {
+                out.append("  gaps: not checked (no timeframe in the file name; give --timeframe)")
+            } else {
+                let classes = ["weekend", "overnight", "holiday", "unexplained"].map { k in
+                    let g = a.gaps[k] ?? DataAudit.GapClass()
+                    return "\(k) \(Format.grouped(g.gaps)) (\(Format.grouped(g.missingBars)) bars)"
+                }
+                out.append("  gaps: " + classes.joined(separator: ", "))
+                for g in a.largestGaps { out.append("    line \(g.line): \(g.from) → \(g.to), \(Format.grouped(g.missingBars)) bars missing (\(g.kind))") }
+            }
+            for w in a.warnings { out.append("  warning: \(w)") }
+            out.append("  \(a.defects == 0 ? "no defects" : "\(a.defects) defects"); \(strict)")
+            return out.joined(separator: "\n")
         }
     }
 }

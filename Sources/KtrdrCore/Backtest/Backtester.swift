@@ -105,7 +105,8 @@ public enum Backtester {
         let warmup = max(request.strategy.historyRequired, strategy.warmupBars)
         try checkRange(request, path: path, warmup: warmup,
                        RangeFacts(barsBeforeStart: firstRequested, barsInRange: max(0, lastRequested - firstRequested + 1),
-                                  firstRequestedTime: firstRequested < all.count ? all.timestamps[firstRequested] : nil))
+                                  firstRequestedTime: firstRequested < all.count ? all.timestamps[firstRequested] : nil,
+                                  fileSpan: all.timestamps.first.map { $0...all.timestamps[all.count - 1] }))
         let loadFrom = request.start != nil ? firstRequested - warmup : 0
         let bars = loadFrom == 0 && lastRequested == all.count - 1 ? all : all.slice(loadFrom..<(lastRequested + 1))
         let shared = indicators?.source(for: bars, key: .init(file: path, range: loadFrom..<(lastRequested + 1)))
@@ -120,8 +121,11 @@ public enum Backtester {
         public var barsBeforeStart: Int
         public var barsInRange: Int
         public var firstRequestedTime: Int64?
+        /// The times of the file's first and last bars, when known: `insufficient_data` states them.
+        public var fileSpan: ClosedRange<Int64>?
 
-        public init(barsBeforeStart: Int, barsInRange: Int, firstRequestedTime: Int64?) {
+        public init(barsBeforeStart: Int, barsInRange: Int, firstRequestedTime: Int64?, fileSpan: ClosedRange<Int64>? = nil) {
+            self.fileSpan = fileSpan
             self.barsBeforeStart = barsBeforeStart
             self.barsInRange = barsInRange
             self.firstRequestedTime = firstRequestedTime
@@ -132,6 +136,7 @@ public enum Backtester {
     /// start call answers them from a probe of the file, before the bars are loaded.
     public static func checkRange(_ request: BacktestRequest, path: String, warmup: Int, _ facts: RangeFacts) throws(KtrdrError) {
         let range = "\(request.symbol) \(request.timeframe.rawValue) \(request.start.map(UTCTime.iso) ?? "file start")..\(request.end.map(UTCTime.iso) ?? "file end") in \(path)"
+            + (facts.fileSpan.map { "; the file holds bars from \(UTCTime.iso($0.lowerBound)) to \(UTCTime.iso($0.upperBound))" } ?? "; the file holds no bars")
         guard facts.barsInRange > 0, let firstTime = facts.firstRequestedTime else {
             throw .insufficientData(needed: 1, found: 0, detail: "no bars in the requested range \(range)")
         }
