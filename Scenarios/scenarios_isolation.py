@@ -1,9 +1,10 @@
 """X4: isolation `process`: backtests run in supervised worker processes of the daemon, so a
 plugin that crashes, aborts or hangs ends one operation and one process, never the daemon."""
 import os
+import subprocess
 import time
 
-from harness import CheckFailed, build_c_plugin
+from harness import BIN, CheckFailed, build_c_plugin
 from scenarios import scenario
 
 REFERENCE = "545054.3120499998"  # sma_crossover GOOG 1d, fees 0.001, no slippage (TA-Lib-checked in unit tests)
@@ -36,6 +37,10 @@ def x4(d):
         d.start("--", "--isolation", "process")
     finally:
         del os.environ["KTRDR_CANCEL_GRACE_SECONDS"]
+    worker = subprocess.run([os.path.join(BIN, "ktrdrd"), "--role", "worker", "--isolation", "process", "--http", "127.0.0.1:0",
+                             "--home", os.path.join(d.home, "w")], capture_output=True, text=True, timeout=30)
+    d.check("a worker given --isolation process refuses to start, saying why (not ignored)",
+            worker.returncode != 0 and "--isolation process is a server's option" in worker.stderr, "refused", f"{worker.returncode}: {worker.stderr[-300:]}")
     pid = d.pid()
     ready, _, capacity = _ready(d)
     d.check("the daemon starts with one worker process per run slot", ready == capacity >= 1, f"{capacity} ready", ready)

@@ -295,6 +295,10 @@ def rw5(d):
         d.check("the worker registered itself", listed[0]["url"] == w.url and listed[0]["source"] == "registered", w.url, listed)
         status, body = d.curl("POST", "/api/v1/workers/register", raw=json.dumps(listed[0]["info"]), headers=["Authorization: Bearer wrong"])
         d.check("a registration without the worker token is refused", status == 401, "401", f"{status} {body}")
+        status, body = d.curl("POST", "/api/v1/workers/register", raw=json.dumps(dict(listed[0]["info"], colour="blue")),
+                              headers=[f"Authorization: Bearer {TOKEN}"])
+        d.check("a registration with a field the server does not know is refused naming it, not ignored",
+                status == 400 and body["error"]["code"] == "unknown_field" and "'colour'" in body["error"]["message"], "400 unknown_field 'colour'", f"{status} {body}")
         op = d.start_backtest(**RANGE, mode="remote")
         r = d.wait_status(op, ("completed", "failed"), timeout=30)
         d.check("a backtest runs on the registered worker", r["status"] == "completed" and r["metadata"]["worker_url"] == w.url, w.url, r.get("error") or r["metadata"])

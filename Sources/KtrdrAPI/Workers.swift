@@ -89,6 +89,11 @@ public struct WorkerInfo: Codable, Sendable, Equatable {
     }
 }
 
+/// A registration naming a field this server does not know is refused (400 naming it).
+extension WorkerInfo: StrictFields {
+    public static let fieldNames = ["url", "version", "capacity", "running", "pending", "plugins", "blobs", "instance"]
+}
+
 /// The server's view of one worker (`GET /api/v1/workers`).
 public struct WorkerStatus: Codable, Sendable, Equatable {
     public var url: String

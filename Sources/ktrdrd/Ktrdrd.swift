@@ -135,6 +135,9 @@ struct Ktrdrd: AsyncParsableCommand {
         config.parentPID = childOf
         config.blobsDirectory = blobsDir.map { ($0 as NSString).standardizingPath }
         guard isolation == "none" || isolation == "process" else { throw ValidationError("--isolation must be process or none, got '\(isolation)'") }
+        if role == "worker", childOf == nil, isolation == "process" {
+            throw ValidationError("--isolation process is a server's option (its operations in supervised worker processes); a --role worker runs them on its own threads: drop --isolation (or KTRDR_ISOLATION) for the worker, or run it under a supervisor that restarts it")
+        }
         config.isolation = role == "server" && childOf == nil ? isolation : "none"
         config.executablePath = KtrdrDefaults.executablePath
         config.workerArguments = ["--data-dir", config.dataDirectory, "--strategies-dir", config.strategiesDirectory, "--models-dir", config.modelsDirectory,
