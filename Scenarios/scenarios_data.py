@@ -1,10 +1,13 @@
-"""Scenarios of data onboarding: data import (Yahoo, Binance, time zones) and data check (DI1)."""
+"""Scenarios of data onboarding (DI1: data import with time zones, data check) and of orders and exits (OX1)."""
 import datetime
 import hashlib
 import json
+import math
 import os
+import subprocess
 from zoneinfo import ZoneInfo
 
+from harness import ROOT
 from scenarios import scenario
 from scenarios_research import read_parquet
 
@@ -144,3 +147,57 @@ def di1(d):
             "the file's first and last bar", err[-400:])
     rc, out, err = d.ctl("backtest", "run", "sma_crossover", "GOOGX", "1d")
     d.check("data_not_found lists the data sets there are", rc == 4 and "GOOGY 1d" in err and "EURUSD 1h" in err, "GOOGY 1d, EURUSD 1h …", err[-400:])
+
+
+def _exits_file():
+    with open(os.path.join(ROOT, "strategies", "sma_crossover.yaml")) as f:
+        text = f.read()
+    text = text.replace("name: sma_crossover", "name: sma_exits", 1)
+    text = text.replace("  allow_short: false", "  allow_short: true\n  stop_loss: 0.06\n  take_profit: {atr: 6, period: 14}\n"
+                        "  trailing_stop: 0.10\n  sizing: {risk: 0.02}")
+    assert "stop_loss: 0.06" in text and "name: sma_exits" in text
+    return text
+
+
+@scenario("OX1", "Orders and exits through the daemon: stops, targets, trailing stops, stop-and-reverse and risk sizing "
+          "equal an independent implementation", strategies={"sma_exits": _exits_file()})
+def ox1(d):
+    rc, out, err = d.ctl("backtest", "run", "sma_exits", "GOOG", "1d", "--commission", "0.001", "--slippage", "0.0005", "--json")
+    d.check("a backtest with exits through the daemon completes", rc == 0, "exit 0", f"{rc}: {err[-400:]}")
+    daemon = json.loads(out)
+    rc, out, err = d.ctl("backtest", "run", "sma_exits", "GOOG", "1d", "--commission", "0.001", "--slippage", "0.0005", "--json",
+                         "--local", "--data-dir", d.data, "--strategies-dir", d.strategies)
+    local = json.loads(out) if rc == 0 else {}
+    d.check("--local gives the same trades", local.get("trades") == daemon["trades"], f"{len(daemon['trades'])} trades", len(local.get("trades", [])))
+    # The independent computation: canonical SMA(10)/SMA(30) crossings, then the reference rules.
+    rows = _bars(os.path.join(d.data, "GOOG_1d.csv"))
+    close = [float(r[4]) for r in rows]
+
+    def sma(n, t):
+        return sum(close[t - n + 1:t + 1]) / n if t >= n - 1 else math.nan
+    signal = [0]
+    for t in range(1, len(close)):
+        f0, s0, f1, s1 = sma(10, t - 1), sma(30, t - 1), sma(10, t), sma(30, t)
+        signal.append(1 if f0 <= s0 and f1 > s1 else (-1 if f0 >= s0 and f1 < s1 else 0))
+    case = {"open": [float(r[1]) for r in rows], "high": [float(r[2]) for r in rows], "low": [float(r[3]) for r in rows], "close": close,
+            "signal": signal, "first": 0, "settings": daemon["settings"]}
+    p = subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "scripts", "execution_reference.py")], input=json.dumps(case),
+                       capture_output=True, text=True, timeout=120)
+    d.check("the numpy reference runs", p.returncode == 0, "exit 0", p.stderr[-400:])
+    reference = json.loads(p.stdout)["trades"] if p.returncode == 0 else []
+    iso = [r[0] for r in rows]
+    ours = [(t["side"], t["entry_time"], t["exit_time"], t["exit_reason"], t["quantity"], t["entry_price"], t["exit_price"]) for t in daemon["trades"]]
+    theirs = [(1 if r["side"] > 0 else -1, iso[r["entry_bar"]], iso[r["exit_bar"]], r["reason"], float.fromhex(r["quantity"]),
+               float.fromhex(r["entry_price"]), float.fromhex(r["exit_price"])) for r in reference]
+    side = {"long": 1, "short": -1, 1: 1, -1: -1}
+    ours = [(side[o[0]],) + o[1:] for o in ours]
+    d.check("every trade equals the independent implementation's: sides, times, reasons, quantities and prices bit for bit",
+            ours == theirs, f"{len(theirs)} trades", next(((a, b) for a, b in zip(ours, theirs) if a != b), (len(ours), len(theirs))))
+    reasons = sorted({t["exit_reason"] for t in daemon["trades"]})
+    d.check("the run uses every kind of exit and both sides", {"stop_loss", "take_profit", "trailing_stop", "signal"} <= set(reasons)
+            and {side[t["side"]] for t in daemon["trades"]} == {1, -1}, "stop_loss, take_profit, trailing_stop, signal; long and short", reasons)
+    d.figure("exits on GOOG 1d", ", ".join(f"{r} {sum(1 for t in daemon['trades'] if t['exit_reason'] == r)}" for r in reasons))
+    status, body = d.curl("POST", "/api/v1/backtests/start", {"strategy_name": "sma_exits", "symbol": "GOOG", "timeframe": "1d",
+                                                              "overrides": {"trading.sizing": "all"}})
+    d.check("a wrong trading field is refused naming it", status in (400, 422) and "trading.sizing" in json.dumps(body), "422 trading.sizing",
+            f"{status} {body}")

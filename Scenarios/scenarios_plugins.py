@@ -69,7 +69,10 @@ def p2(d):
         f.write(b"\x7fELF not really a shared library" * 10)
     rc, out, err = d.ctl("plugins", "reload")
     d.check("reload reports the refusals (exit 3)", rc == 3, 3, f"{rc}: {out}{err}")
-    d.check("the message names both ABI versions", "plugin ABI 99.0" in err and "host ABI 1.0" in err, "plugin ABI 99.0 … host ABI 1.0", err)
+    with open(os.path.join(ROOT, "Sources", "KtrdrPluginABI", "include", "ktrdr_plugin.h")) as f:
+        header = f.read()
+    host = ".".join(re.search(rf"#define KTRDR_PLUGIN_ABI_{part} (\d+)", header).group(1) for part in ("MAJOR", "MINOR"))
+    d.check("the message names both ABI versions", "plugin ABI 99.0" in err and f"host ABI {host}" in err, f"plugin ABI 99.0 … host ABI {host}", err)
     d.check("a file that is not a shared library is refused with dlopen's reason", "libktrdr_plugin_garbage.so" in err and "dlopen failed" in err,
             "garbage.so: dlopen failed …", err)
     listing = plugins_list(d)

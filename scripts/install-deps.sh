@@ -11,7 +11,7 @@ packages=(libsqlite3-dev libzstd-dev libtorch-dev libopenblas0-openmp curl)
 # (it alone pulls about 190 packages, so the quickstart does not install it), jsonschema and
 # prometheus-client check the API's answers, iproute2 puts workers in network namespaces.
 if [ "${1:-}" = "--test" ]; then
-  packages+=(python3 python3-jsonschema python3-yaml python3-prometheus-client python3-venv iproute2 python3-torch)
+  packages+=(python3 python3-numpy python3-jsonschema python3-yaml python3-prometheus-client python3-venv iproute2 python3-torch)
 fi
 missing=()
 for p in "${packages[@]}"; do

@@ -39,7 +39,7 @@ extension OperationManager {
                                 symbol: p.symbol, timeframe: tf.rawValue, dataPath: path, start: request.start, end: request.end,
                                 initialCapital: request.initialCapital, commission: request.commission, slippage: request.slippage,
                                 modelPath: p.modelPath, paceBarsPerSecond: p.paceBarsPerSecond)
-        let warmup = max(strategy.historyRequired, implementation.warmupBars)
+        let warmup = max(strategy.historyRequired, implementation.warmupBars, settings.exitWarmup)
         var prepared: PreparedBacktest?
         if let bars = config.dataCache?.cached(path) {
             prepared = try Backtester.prepare(request, strategy: implementation, dataDirectory: config.dataDirectory) { _ throws(KtrdrError) in bars }

@@ -32,7 +32,8 @@ extension OperationManager {
                 implementation = try config.strategies.make(strategy, file: sweep.strategyFile, symbol: sweep.base.symbol,
                                                              timeframe: sweep.base.timeframe, modelPath: nil)
             } catch { throw sweep.overrides(for: k).explain(error) }
-            longest = max(longest, strategy.historyRequired, implementation.warmupBars)
+            longest = max(longest, strategy.historyRequired, implementation.warmupBars,
+                          strategy.executionSettings(initialCapital: 1, commission: 0, slippage: 0).exitWarmup)
         }
         // Windows are bar indices: the file is read here (through the data cache, so the run
         // itself does not read it again).

@@ -34,7 +34,7 @@ extension OperationManager {
         let rank = try RankMetric(r.sweep.rank ?? "sharpe_ratio", order: r.sweep.rankOrder)
         let sweep = SweepJob(request: r.sweep, strategyFile: file, strategySource: text, base: base, dataPath: path, names: [],
                              trials: [[]], rank: rank, fixed: fixed, done: [])
-        let warmup = max(strategy.historyRequired, (strategy.indicators.map(\.lookback).max() ?? 0) + model.lookbackPeriods)
+        let warmup = max(strategy.historyRequired, (strategy.indicators.map(\.lookback).max() ?? 0) + model.lookbackPeriods, settings.exitWarmup)
         let timestamps = try config.load(path).timestamps
         let windows = try WalkForwardPlan.windows(timestamps: timestamps, first: warmup, train: r.train, test: r.test, step: r.step ?? r.test)
         if let short = windows.first(where: { $0.trainEnd - $0.trainStart < training.barsNeeded }) {

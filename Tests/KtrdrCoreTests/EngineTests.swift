@@ -98,12 +98,14 @@ final class EngineTests: XCTestCase {
         sig[1] = -1
         sig[4] = 1
         let out = try run(b, sig, settings { $0.allowShort = true })
-        XCTAssertEqual(out.trades.count, 1)
-        let t = out.trades[0]
+        XCTAssertEqual(out.trades.count, 2, "the BUY while short closes it and goes long (stop-and-reverse)")
+        let t = out.trades[0], long = out.trades[1]
         XCTAssertEqual(t.side, -1)
         XCTAssertEqual(t.grossPnl, t.quantity * (b.open[2] - b.open[5]))
         XCTAssertLessThan(t.netPnl, 0, "prices rise, so the short loses")
-        XCTAssertEqual(out.curve.equity.last!, 100_000 + t.netPnl, accuracy: 1e-6)
+        XCTAssertEqual([long.side, Int(long.entryTime), Int(long.exitTime)], [1, Int(b.timestamps[5]), Int(b.timestamps[9])])
+        XCTAssertEqual(long.exitReason, .endOfData)
+        XCTAssertEqual(out.curve.equity.last!, 100_000 + t.netPnl + long.netPnl, accuracy: 1e-6)
         let longOnly = try run(b, sig, settings())
         XCTAssertEqual(longOnly.trades.count, 1, "long-only ignores the SELL and takes the BUY")
         XCTAssertEqual(longOnly.trades[0].side, 1)

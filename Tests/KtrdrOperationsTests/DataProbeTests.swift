@@ -47,7 +47,8 @@ final class DataProbeTests: XCTestCase {
                     let first = request.start.map { all.firstIndex(atOrAfter: $0) } ?? 0
                     let last = (request.end.map { all.firstIndex(atOrAfter: $0 + 1) } ?? all.count) - 1
                     try Backtester.checkRange(request, path: path, warmup: warmup, .init(
-                        barsBeforeStart: first, barsInRange: max(0, last - first + 1), firstRequestedTime: first < all.count ? all.timestamps[first] : nil))
+                        barsBeforeStart: first, barsInRange: max(0, last - first + 1), firstRequestedTime: first < all.count ? all.timestamps[first] : nil,
+                        fileSpan: t0...t1))
                 }
                 let probed = outcome { () throws(KtrdrError) in
                     guard let facts = try DataProbe.facts(path: path, request: request, warmup: warmup) else { throw KtrdrError.invalidRequest("probe gave up") }

@@ -28,16 +28,28 @@ public enum BacktestEngine {
 
         var state = LoopState(settings: s)
         var cancelled = false
+        // ATR columns of the exits that use one (TA-Lib ATR over the loaded bars).
+        func atr(_ d: ExitDistance?) -> [Double] {
+            guard let p = d?.atrPeriod else { return [] }
+            return TA.atr(h: bars.high, l: bars.low, c: bars.close, period: p)
+        }
+        let stopATR = atr(s.stopLoss), takeATR = atr(s.takeProfit), trailATR = atr(s.trailingStop)
         bars.open.withUnsafeBufferPointer { open in
+        bars.high.withUnsafeBufferPointer { high in
+        bars.low.withUnsafeBufferPointer { low in
+        stopATR.withUnsafeBufferPointer { stopATR in
+        takeATR.withUnsafeBufferPointer { takeATR in
+        trailATR.withUnsafeBufferPointer { trailATR in
         bars.close.withUnsafeBufferPointer { close in
         signal.withUnsafeBufferPointer { sig in
         confidence.withUnsafeBufferPointer { conf in
         equity.withUnsafeMutableBufferPointer { eq in
         position.withUnsafeMutableBufferPointer { pos in
         raw.withUnsafeMutableBufferPointer { trades in
-            let columns = Columns(open: open.baseAddress!, close: close.baseAddress!, signal: sig.baseAddress!,
-                                  confidence: confidence.isEmpty ? nil : conf.baseAddress, equity: eq.baseAddress! - first,
-                                  position: pos.baseAddress! - first, trades: trades.baseAddress!)
+            let columns = Columns(open: open.baseAddress!, high: high.baseAddress!, low: low.baseAddress!, close: close.baseAddress!,
+                                  signal: sig.baseAddress!, confidence: confidence.isEmpty ? nil : conf.baseAddress,
+                                  stopATR: stopATR.baseAddress, takeATR: takeATR.baseAddress, trailATR: trailATR.baseAddress,
+                                  equity: eq.baseAddress! - first, position: pos.baseAddress! - first, trades: trades.baseAddress!)
             var t = first
             while t <= last {
                 let chunkEnd = Swift.min(last, t + chunk - 1)
@@ -51,7 +63,7 @@ public enum BacktestEngine {
                                               tradesClosed: state.tradeCount, winningTrades: state.wins))
                 }
             }
-        }}}}}}}
+        }}}}}}}}}}}}
         let tradeCount = state.tradeCount
         if cancelled { throw .cancelled }
 
@@ -62,7 +74,7 @@ public enum BacktestEngine {
                          exitTime: ts[r.exitBar], exitPrice: r.exitPrice, quantity: r.quantity, grossPnl: r.gross,
                          commission: r.commission, slippageCost: r.slippage, netPnl: r.net,
                          returnPct: r.net / (r.quantity * r.entryPrice) * 100, barsHeld: r.exitBar - r.entryBar,
-                         exitReason: r.reason == 0 ? .signal : .endOfData)
+                         exitReason: ExitReason(code: r.reason))
         }
         // The whole file traded: share the timestamp column instead of copying it.
         let times = first == 0 && last == ts.count - 1 ? ts : Array(ts[first...last])
@@ -74,95 +86,19 @@ public enum BacktestEngine {
 /// Base pointers the loop works on; the output pointers are offset so that bar `t` is at `[t]`.
 struct Columns {
     let open: UnsafePointer<Double>
+    let high: UnsafePointer<Double>
+    let low: UnsafePointer<Double>
     let close: UnsafePointer<Double>
     let signal: UnsafePointer<Int8>
     /// nil: every signal has confidence 1.
     let confidence: UnsafePointer<Double>?
+    /// ATR columns of ATR-based exits (nil: that exit is a fraction, or absent).
+    let stopATR: UnsafePointer<Double>?
+    let takeATR: UnsafePointer<Double>?
+    let trailATR: UnsafePointer<Double>?
     let equity: UnsafeMutablePointer<Double>
     let position: UnsafeMutablePointer<Double>
     let trades: UnsafeMutablePointer<RawTrade>
-}
-
-/// Portfolio state of the loop: plain values, copied into registers for each chunk.
-struct LoopState {
-    let fee: Double, slip: Double, threshold: Double, fraction: Double
-    let separation: Int
-    let whole: Bool, allowShort: Bool, aware: Bool
-    var cash: Double
-    var side = 0  // +1 long, -1 short, 0 flat
-    var qty = 0.0
-    var pending = 0  // +1 enter long, -1 enter short, 2 exit
-    var lastExecuted = Int.min / 2
-    var entryBar = 0, entryPrice = 0.0, entryFee = 0.0, entrySlip = 0.0
-    var wins = 0
-    var tradeCount = 0
-
-    init(settings s: ExecutionSettings) {
-        fee = s.commission; slip = s.slippage; threshold = s.confidenceThreshold; fraction = s.positionSize
-        separation = s.minSignalSeparation; whole = s.wholeUnits; allowShort = s.allowShort; aware = s.positionAwareness
-        cash = s.initialCapital
-    }
-
-    /// Bars `from...through`; `last` is the final bar of the whole run (forced liquidation).
-    mutating func run(from: Int, through end: Int, last: Int, _ c: Columns) {
-        var st = self  // a local copy the optimiser keeps in registers
-        defer { self = st }
-        for t in from...end {
-            if st.pending != 0 {
-                let price = c.open[t]
-                if st.pending == 2 {
-                    st.closePosition(at: t, price: price, reason: 0, c.trades)
-                } else {
-                    let fill = st.pending > 0 ? price * (1 + st.slip) : price * (1 - st.slip)
-                    var size = st.fraction * st.cash / (fill * (1 + st.fee))
-                    if st.whole { size = size.rounded(.down) }
-                    if fill > 0, size > 0, size.isFinite {
-                        let entryCost = size * fill * st.fee
-                        if st.pending > 0 { st.cash -= size * fill + entryCost } else { st.cash += size * fill - entryCost }
-                        st.side = st.pending
-                        st.qty = size
-                        st.entryBar = t
-                        st.entryPrice = fill
-                        st.entryFee = entryCost
-                        st.entrySlip = size * Swift.abs(fill - price)
-                    }
-                }
-                st.pending = 0
-            }
-            if t == last {
-                if st.side != 0 { st.closePosition(at: t, price: c.close[t], reason: 1, c.trades) }
-            } else {
-                let code = c.signal[t]
-                if code != 0, (c.confidence?[t] ?? 1) >= st.threshold, t - st.lastExecuted >= st.separation {
-                    if code > 0 {
-                        if st.side < 0 { st.pending = 2 } else if st.side == 0 { st.pending = 1 }
-                    } else {
-                        if st.side > 0 { st.pending = 2 } else if st.side == 0, st.allowShort { st.pending = -1 }
-                    }
-                    if st.pending != 0 || !st.aware { st.lastExecuted = t }
-                }
-            }
-            let value = st.cash + Double(st.side) * st.qty * c.close[t]
-            c.equity[t] = value
-            c.position[t] = Double(st.side) * st.qty
-        }
-    }
-
-    @inline(__always)
-    mutating func closePosition(at t: Int, price: Double, reason: UInt8, _ trades: UnsafeMutablePointer<RawTrade>) {
-        let fill = side > 0 ? price * (1 - slip) : price * (1 + slip)
-        let exitFee = qty * fill * fee
-        if side > 0 { cash += qty * fill - exitFee } else { cash -= qty * fill + exitFee }
-        let gross = side > 0 ? qty * (fill - entryPrice) : qty * (entryPrice - fill)
-        let net = gross - entryFee - exitFee
-        if net > 0 { wins += 1 }
-        trades[tradeCount] = RawTrade(side: Int8(side), reason: reason, entryBar: entryBar, exitBar: t, entryPrice: entryPrice,
-                                      exitPrice: fill, quantity: qty, gross: gross, commission: entryFee + exitFee,
-                                      slippage: entrySlip + qty * Swift.abs(fill - price), net: net)
-        tradeCount += 1
-        side = 0
-        qty = 0
-    }
 }
 
 /// A closed trade as the hot loop records it (plain values, no references).

@@ -102,7 +102,7 @@ public enum Backtester {
         let all = try load(path)
         let firstRequested = request.start.map { all.firstIndex(atOrAfter: $0) } ?? 0
         let lastRequested = (request.end.map { all.firstIndex(atOrAfter: $0 + 1) } ?? all.count) - 1
-        let warmup = max(request.strategy.historyRequired, strategy.warmupBars)
+        let warmup = max(request.strategy.historyRequired, strategy.warmupBars, settings.exitWarmup)
         try checkRange(request, path: path, warmup: warmup,
                        RangeFacts(barsBeforeStart: firstRequested, barsInRange: max(0, lastRequested - firstRequested + 1),
                                   firstRequestedTime: firstRequested < all.count ? all.timestamps[firstRequested] : nil,

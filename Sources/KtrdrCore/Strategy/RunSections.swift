@@ -80,7 +80,7 @@ enum RunSections {
     static func trading(_ node: Node?, _ r: YAMLReader) -> TradingConfig {
         var t = TradingConfig()
         guard let node, let map = r.mapping(node, "trading") else { return t }
-        r.checkKeys(map, allowed: ["position_size", "whole_units", "allow_short"], "trading")
+        r.checkKeys(map, allowed: ["position_size", "whole_units", "allow_short", "stop_loss", "take_profit", "trailing_stop", "sizing"], "trading")
         if let v = map["position_size"] {
             if let d = r.double(v, "trading.position_size") {
                 if d > 0 && d <= 1 { t.positionSize = d } else { r.fail("trading.position_size", v, "must be in (0, 1], got \(d)") }
@@ -88,6 +88,35 @@ enum RunSections {
         }
         if let v = map["whole_units"].flatMap({ r.bool($0, "trading.whole_units") }) { t.wholeUnits = v }
         if let v = map["allow_short"].flatMap({ r.bool($0, "trading.allow_short") }) { t.allowShort = v }
+        t.stopLoss = exit(map["stop_loss"], "trading.stop_loss", r)
+        t.takeProfit = exit(map["take_profit"], "trading.take_profit", r)
+        t.trailingStop = exit(map["trailing_stop"], "trading.trailing_stop", r)
+        if let node = map["sizing"], let m = r.mapping(node, "trading.sizing") {
+            r.checkKeys(m, allowed: ["cash", "units", "risk"], "trading.sizing")
+            if m.count != 1 { r.fail("trading.sizing", node, "give one of cash, units or risk") }
+            if let v = m["cash"].flatMap({ r.double($0, "trading.sizing.cash", range: 0.000001...1e15) }) { t.sizing = .cash(v) }
+            if let v = m["units"].flatMap({ r.double($0, "trading.sizing.units", range: 0.000001...1e15) }) { t.sizing = .units(v) }
+            if let v = m["risk"].flatMap({ r.double($0, "trading.sizing.risk", range: 0.000001...0.999999) }) { t.sizing = .risk(v) }
+            if case .risk? = t.sizing, map["stop_loss"] == nil {
+                r.fail("trading.sizing.risk", node, "needs trading.stop_loss: the risk is what the stop loses")
+            }
+        }
         return t
+    }
+
+    /// `0.02` (a fraction of the entry price) or `{atr: 2.5, period: 14}`.
+    static func exit(_ node: Node?, _ path: String, _ r: YAMLReader) -> ExitDistance? {
+        guard let node else { return nil }
+        if case .scalar = node {
+            return r.double(node, path, range: 0.000001...9.999999).map { .fraction($0) }
+        }
+        guard let m = r.mapping(node, path) else { return nil }
+        r.checkKeys(m, allowed: ["atr", "period"], path)
+        guard let k = r.double(m["atr"], "\(path).atr", range: 0.000001...100) else {
+            if m["atr"] == nil { r.fail("\(path).atr", node, "missing: expected a multiple of the ATR, e.g. {atr: 2, period: 14}") }
+            return nil
+        }
+        let period = m["period"].map { r.int($0, "\(path).period", range: 1...10_000) } ?? 14
+        return period.map { .atr(multiple: k, period: $0) }
     }
 }

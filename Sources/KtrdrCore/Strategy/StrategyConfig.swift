@@ -77,6 +77,10 @@ public struct TradingConfig: Sendable, Equatable {
     public var positionSize: Double = 0.25
     public var wholeUnits: Bool = true
     public var allowShort: Bool = false
+    public var stopLoss: ExitDistance?
+    public var takeProfit: ExitDistance?
+    public var trailingStop: ExitDistance?
+    public var sizing: Sizing?
 }
 
 extension StrategyConfig {
@@ -89,6 +93,10 @@ extension StrategyConfig {
         s.positionSize = trading.positionSize
         s.wholeUnits = trading.wholeUnits
         s.allowShort = trading.allowShort
+        s.stopLoss = trading.stopLoss
+        s.takeProfit = trading.takeProfit
+        s.trailingStop = trading.trailingStop
+        s.sizing = trading.sizing
         s.confidenceThreshold = decisions.confidenceThreshold
         s.positionAwareness = decisions.positionAwareness
         s.minSignalSeparation = decisions.minSignalSeparation

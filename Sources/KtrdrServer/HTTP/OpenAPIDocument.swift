@@ -214,7 +214,7 @@ enum OpenAPIDocument {
             "items": {"type": "object", "required": ["bar", "date", "equity", "pnl", "trades"]}}}}}}}},
           "Metrics": \#(metricsSchema),
           "Trade": {"type": "object", "required": [\#(Trade.Field.allCases.map { "\"\($0.json)\"" }.joined(separator: ", "))], "properties": {
-            "side": {"enum": ["long", "short"]}, "exit_reason": {"enum": ["signal", "end_of_data"]}}},
+            "side": {"enum": ["long", "short"]}, "exit_reason": {"enum": ["signal", "end_of_data", "stop_loss", "take_profit", "trailing_stop"]}}},
           "ResultEnvelope": {"type": "object", "required": ["success", "data"], "properties": {"success": {"const": true}, "data": {"type": "object",
             "required": ["strategy", "symbol", "timeframe", "bars", "metrics", "trades", "equity_curve"], "properties": {
               "metrics": {"$ref": "#/components/schemas/Metrics"}, "trades": {"type": "array", "items": {"$ref": "#/components/schemas/Trade"}},
