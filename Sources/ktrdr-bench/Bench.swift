@@ -137,15 +137,27 @@ struct Bench: ParsableCommand {
         report("model_inference", size: rows, seconds: times, unit: "rows/s", count: Double(rows), extra: ["inputs": "\(meta.inputSize)"])
     }
 
-    /// The issue-12 grid (fast 5..50 step 5 x slow 20..200 step 10, fast < slow): every trial's
-    /// sma_crossover signals on 1M bars, each computing its own SMAs, then through one shared
-    /// IndicatorCache per repetition (its series computed inside the timing); checked equal.
+    /// A grid's signals on 1M bars, each trial computing its own indicators, then through one
+    /// shared IndicatorCache per repetition (its series computed inside the timing); checked equal.
+    /// sma_crossover: the issue-12 grid (fast 5..50 step 5 x slow 20..200 step 10, fast < slow);
+    /// rsi_mean_reversion: periods 7, 14, 21 x oversold 20..35 x overbought 65..80 (48 trials, 3 RSI series).
     func sharedIndicators() throws {
         let bars = SyntheticData(bars: 1_000_000).generate()
-        var grid = [SMACrossover]()
+        var sma = [SMACrossover]()
         for fast in stride(from: 5, through: 50, by: 5) {
-            for slow in stride(from: 20, through: 200, by: 10) where fast < slow { grid.append(SMACrossover(fastPeriod: fast, slowPeriod: slow)) }
+            for slow in stride(from: 20, through: 200, by: 10) where fast < slow { sma.append(SMACrossover(fastPeriod: fast, slowPeriod: slow)) }
         }
+        try compareShared("sweep_signals", sma, bars: bars)
+        var rsi = [RSIMeanReversion]()
+        for period in [7, 14, 21] {
+            for low in stride(from: 20.0, through: 35, by: 5) {
+                for high in stride(from: 65.0, through: 80, by: 5) { rsi.append(RSIMeanReversion(period: period, oversold: low, overbought: high)) }
+            }
+        }
+        try compareShared("rsi_sweep_signals", rsi, bars: bars)
+    }
+
+    func compareShared(_ name: String, _ grid: [some SignalStrategy], bars: Bars) throws {
         var alone = [[Int8]](), shared = [[Int8]]()
         let aloneTimes = measure(repeats) { alone = grid.map { try! $0.signals(for: bars).signal } }
         let sharedTimes = measure(repeats) {
@@ -153,28 +165,10 @@ struct Bench: ParsableCommand {
             let key = IndicatorCache.BarsKey(file: "SYNTH", range: 0..<bars.count)
             shared = grid.map { try! $0.signals(for: bars, indicators: cache.source(for: bars, key: key)).signal }
         }
-        guard alone == shared else { throw ValidationError("shared signals differ from those computed alone") }
-        report("sweep_signals_alone", size: grid.count, seconds: aloneTimes, unit: "trials/s", count: Double(grid.count), extra: [:])
-        report("sweep_signals_shared", size: grid.count, seconds: sharedTimes, unit: "trials/s", count: Double(grid.count),
+        guard alone == shared else { throw ValidationError("\(name): shared signals differ from those computed alone") }
+        report("\(name)_alone", size: grid.count, seconds: aloneTimes, unit: "trials/s", count: Double(grid.count), extra: [:])
+        report("\(name)_shared", size: grid.count, seconds: sharedTimes, unit: "trials/s", count: Double(grid.count),
                extra: ["speedup": String(format: "%.2fx", median(aloneTimes) / median(sharedTimes))])
-        // rsi_mean_reversion: periods 7, 14, 21 x oversold 20..35 x overbought 65..80 (48 trials, 3 RSI series).
-        var rsiGrid = [RSIMeanReversion]()
-        for period in [7, 14, 21] {
-            for low in stride(from: 20.0, through: 35, by: 5) {
-                for high in stride(from: 65.0, through: 80, by: 5) { rsiGrid.append(RSIMeanReversion(period: period, oversold: low, overbought: high)) }
-            }
-        }
-        var rsiAlone = [[Int8]](), rsiShared = [[Int8]]()
-        let rsiAloneTimes = measure(repeats) { rsiAlone = rsiGrid.map { try! $0.signals(for: bars).signal } }
-        let rsiSharedTimes = measure(repeats) {
-            let cache = IndicatorCache()
-            let key = IndicatorCache.BarsKey(file: "SYNTH", range: 0..<bars.count)
-            rsiShared = rsiGrid.map { try! $0.signals(for: bars, indicators: cache.source(for: bars, key: key)).signal }
-        }
-        guard rsiAlone == rsiShared else { throw ValidationError("shared RSI signals differ from those computed alone") }
-        report("rsi_sweep_signals_alone", size: rsiGrid.count, seconds: rsiAloneTimes, unit: "trials/s", count: Double(rsiGrid.count), extra: [:])
-        report("rsi_sweep_signals_shared", size: rsiGrid.count, seconds: rsiSharedTimes, unit: "trials/s", count: Double(rsiGrid.count),
-               extra: ["speedup": String(format: "%.2fx", median(rsiAloneTimes) / median(rsiSharedTimes))])
     }
 
     func measure(_ n: Int, _ body: () -> Void) -> [Double] {
