@@ -160,7 +160,7 @@ def _exits_file():
 
 
 @scenario("OX1", "Orders and exits through the daemon: stops, targets, trailing stops, stop-and-reverse and risk sizing "
-          "equal an independent implementation", strategies={"sma_exits": _exits_file()})
+          "equal an independent implementation; ops compare", strategies={"sma_exits": _exits_file()})
 def ox1(d):
     rc, out, err = d.ctl("backtest", "run", "sma_exits", "GOOG", "1d", "--commission", "0.001", "--slippage", "0.0005", "--json")
     d.check("a backtest with exits through the daemon completes", rc == 0, "exit 0", f"{rc}: {err[-400:]}")
@@ -201,3 +201,24 @@ def ox1(d):
                                                               "overrides": {"trading.sizing": "all"}})
     d.check("a wrong trading field is refused naming it", status in (400, 422) and "trading.sizing" in json.dumps(body), "422 trading.sizing",
             f"{status} {body}")
+    # ops compare: the plain contract against the same signals with exits.
+    ids = []
+    for name in ("sma_crossover", "sma_exits"):
+        op = d.start_backtest(strategy_name=name, symbol="GOOG", timeframe="1d", commission=0.001, slippage=0.0005)
+        d.wait_status(op, ["completed", "failed"])
+        ids.append(op)
+    page = os.path.join(d.home, "compare.html")
+    rc, out, err = d.ctl("ops", "compare", *ids, "--json")
+    rows = json.loads(out) if rc == 0 else []
+    summaries = [d.operation(i)["result_summary"] for i in ids]
+    d.check("ops compare --json gives each run's metrics as its result has them", [r["metrics"] for r in rows] == summaries,
+            "2 rows equal the results", rows[:1])
+    rc, out, err = d.ctl("ops", "compare", *ids, "--chart", page)
+    with open(page) as f:
+        html = f.read()
+    d.check("ops compare prints the metrics side by side and writes overlaid curves (inline SVG, nothing fetched)",
+            rc == 0 and "sharpe_ratio" in out and all(i[-8:] in out for i in ids)
+            and all(html.count(f'data-operation="{i}"') == 2 for i in ids) and "http://" not in html.replace("http://www.w3.org/2000/svg", "")
+            and "https://" not in html, "2 equity + 2 drawdown polylines", f"{rc}: {err[-200:]}")
+    rc, out, err = d.ctl("ops", "compare", ids[0])
+    d.check("one id is a usage error", rc == 2 and "give 2 to 8 operation ids" in err, "exit 2", f"{rc}: {err[-200:]}")

@@ -26,11 +26,7 @@ enum EquityChart {
         func yD(_ d: Double) -> Double { 20 + top + 30 + d / maxDD * bottom }
         let equityPath = idx.map { "\(f(x(c.timestamps[$0]))),\(f(yE(c.equity[$0])))" }.joined(separator: " ")
         let ddPath = idx.map { "\(f(x(c.timestamps[$0]))),\(f(yD(c.drawdownPct[$0])))" }.joined(separator: " ")
-        func equityAt(_ t: Int64) -> Double {
-            var lo = 0, hi = c.timestamps.count - 1
-            while lo < hi { let m = (lo + hi) / 2; if c.timestamps[m] < t { lo = m + 1 } else { hi = m } }
-            return c.equity[lo]
-        }
+        func equityAt(_ t: Int64) -> Double { c.equity[min(c.timestamps.firstIndex(atOrAfter: t), c.equity.count - 1)] }
         let markers = r.trades.prefix(2000).map { t in
             "<text x=\"\(f(x(t.entryTime) - 4))\" y=\"\(f(yE(equityAt(t.entryTime)) + 12))\" fill=\"#1a7f37\" font-size=\"10\">▲</text>"
                 + "<text x=\"\(f(x(t.exitTime) - 4))\" y=\"\(f(yE(equityAt(t.exitTime)) - 4))\" fill=\"\(t.netPnl >= 0 ? "#1a7f37" : "#cf222e")\" font-size=\"10\">▼</text>"

@@ -7,7 +7,7 @@ import KtrdrOperations
 
 struct OpsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "ops", abstract: "List, inspect, watch and cancel operations.",
-                                                    subcommands: [List.self, Show.self, Watch.self, Cancel.self, Results.self])
+                                                    subcommands: [List.self, Show.self, Watch.self, Cancel.self, Results.self, Compare.self])
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List operations, newest first.")
