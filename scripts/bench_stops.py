@@ -8,7 +8,7 @@ slippage, decided at the close and filled at the next open) with a 2 % stop-loss
 take-profit from the entry price, on data/SYNTH_1m.csv (1M generated bars):
 - ktrdrd: `ktrdrctl backtest run --local` of a strategy file with `trading.stop_loss: 0.02`
   and `take_profit: 0.04` (process wall time: start, CSV load, run, output; median of 5);
-- vectorbt: `Portfolio.from_signals` with `sl_stop=0.02, tp_stop=0.04` and open/high/low
+- vectorbt: `Portfolio.from_signals` with `sl_stop=STOP, tp_stop=TARGET` and open/high/low
   (data in memory, numba compiled first; median of 5);
 - backtesting.py: the same strategy with `sl`/`tp` set on each trade from its entry price, on
   the first 200,000 bars, scaled to 1M.
@@ -25,11 +25,15 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 K = os.path.join(ROOT, ".build", "release", "ktrdrctl")
 PY = os.path.join(ROOT, ".bench", "venv", "bin", "python")
 CSV = os.path.join(ROOT, "data", "SYNTH_1m.csv")
+BENCH = os.path.join(ROOT, ".build", "release", "ktrdr-bench")
+# One-minute bars move little: a 0.2 % stop and a 0.4 % target are hit in about a third of the trades.
+STOP, TARGET = 0.002, 0.004
 
 PEER = r'''
 import json, sys, time
 import numpy as np, pandas as pd
 tool, path, bars = sys.argv[1], sys.argv[2], int(sys.argv[3])
+STOP, TARGET = float(sys.argv[4]), float(sys.argv[5])
 df = pd.read_csv(path, nrows=bars)
 o, h, l, c = (df[k].to_numpy() for k in ("open", "high", "low", "close"))
 def sma(x, n):
@@ -42,7 +46,7 @@ if tool == "vectorbt":
         up, down = (pf_ <= ps_) & (f > s), (pf_ >= ps_) & (f < s)
         entries, exits = np.r_[False, up[:-1]], np.r_[False, down[:-1]]
         pf = vbt.Portfolio.from_signals(pd.Series(c[:n]), entries, exits, price=pd.Series(o[:n]), open=pd.Series(o[:n]),
-                                        high=pd.Series(h[:n]), low=pd.Series(l[:n]), sl_stop=0.02, tp_stop=0.04, size=np.inf,
+                                        high=pd.Series(h[:n]), low=pd.Series(l[:n]), sl_stop=STOP, tp_stop=TARGET, size=np.inf,
                                         size_granularity=1, fees=0.001, init_cash=100_000.0, freq="1min")
         return pf
     run(5000)
@@ -60,7 +64,7 @@ else:
         def next(self):
             for t in self.trades:  # levels from the entry price, once the entry has filled
                 if t.sl is None:
-                    t.sl, t.tp = t.entry_price * 0.98, t.entry_price * 1.04
+                    t.sl, t.tp = t.entry_price * (1 - STOP), t.entry_price * (1 + TARGET)
             f, s = self.fast, self.slow
             if len(f) < 2:
                 return
@@ -79,7 +83,7 @@ else:
 
 
 def peer(tool, bars):
-    p = subprocess.run([PY, "-c", PEER, tool, CSV, str(bars)], capture_output=True, text=True, timeout=3600)
+    p = subprocess.run([PY, "-c", PEER, tool, CSV, str(bars), str(STOP), str(TARGET)], capture_output=True, text=True, timeout=3600)
     if p.returncode != 0:
         raise RuntimeError(f"{tool}: {p.stderr[-2000:]}")
     return json.loads(p.stdout.strip().splitlines()[-1])
@@ -88,7 +92,7 @@ def peer(tool, bars):
 def ktrdr():
     with open(os.path.join(ROOT, "strategies", "sma_crossover.yaml")) as f:
         text = f.read().replace("name: sma_crossover", "name: sma_stops", 1)
-    text = text.replace("  allow_short: false", "  allow_short: false\n  stop_loss: 0.02\n  take_profit: 0.04")
+    text = text.replace("  allow_short: false", f"  allow_short: false\n  stop_loss: {STOP}\n  take_profit: {TARGET}")
     with tempfile.TemporaryDirectory() as d:
         with open(os.path.join(d, "sma_stops.yaml"), "w") as f:
             f.write(text)
@@ -109,23 +113,37 @@ def ktrdr():
             "reasons": reasons}
 
 
+def ktrdr_in_memory():
+    """Signals and engine on the same 1M bars generated in memory (ktrdr-bench), median of 7."""
+    p = subprocess.run([BENCH, "--stops", f"{STOP},{TARGET}", "--repeats", "7", "--json"], capture_output=True, text=True, timeout=600)
+    if p.returncode != 0:
+        raise RuntimeError(p.stderr[-2000:])
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
 def main():
     if not os.path.exists(CSV):
         sys.exit(f"{CSV} missing: ktrdrctl data generate --bars 1000000")
     print(f"Machine: {os.uname().machine}, {os.cpu_count()} cores; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n")
     ours = ktrdr()
+    memory = ktrdr_in_memory()
     vbt = peer("vectorbt", 1_000_000)
     bt_bars = 200_000
     bt = peer("backtesting", bt_bars)
     bt_scaled = bt["seconds"] * 1_000_000 / bt_bars
     print("| measurement | value | note |\n|---|---:|---|")
-    print(f"| ktrdrd, `backtest run --local` with stop 2 % and target 4 %, 1M bars (process wall, median of 5) | {ours['seconds'] * 1000:.0f} ms | "
-          f"{ours['trades']} trades: {', '.join(f'{k} {v}' for k, v in sorted(ours['reasons'].items()))}; final equity {ours['final_equity']:.2f} |")
-    print(f"| vectorbt `from_signals(sl_stop=0.02, tp_stop=0.04)`, data in memory (median of 5) | {vbt['seconds'] * 1000:.0f} ms | "
+    print(f"| ktrdrd engine with stop {STOP:.1%} and target {TARGET:.1%}, 1M bars in memory: signals + engine (median of 7) | "
+          f"{memory['median_s'] * 1000:.1f} ms | {memory['trades']} trades ({memory['reasons']}); final equity {memory['final_equity']:.2f} |")
+    print(f"| ktrdrd, `backtest run --local`, same rules on data/SYNTH_1m.csv (process wall: start, CSV load, run; median of 5) | "
+          f"{ours['seconds'] * 1000:.0f} ms | {ours['trades']} trades: {', '.join(f'{k} {v}' for k, v in sorted(ours['reasons'].items()))}; "
+          f"final equity {ours['final_equity']:.2f} |")
+    print(f"| vectorbt `from_signals(sl_stop, tp_stop)` with open/high/low, data in memory (median of 5) | {vbt['seconds'] * 1000:.0f} ms | "
           f"{vbt['trades']} trades; final equity {vbt['final_equity']:.2f} |")
-    print(f"| backtesting.py with sl/tp, {bt_bars:,} bars, scaled to 1M | {bt_scaled:.1f} s | {bt['seconds']:.1f} s measured; {bt['trades']} trades on its bars |")
-    print(f"| ktrdrd against vectorbt (whole process against its in-memory call) | {vbt['seconds'] / ours['seconds']:.1f}x | |")
-    print(f"| ktrdrd against backtesting.py (scaled) | {bt_scaled / ours['seconds']:.0f}x | |")
+    print(f"| backtesting.py with sl/tp set from each entry price, {bt_bars:,} bars, scaled to 1M | {bt_scaled:.1f} s | "
+          f"{bt['seconds']:.1f} s measured; {bt['trades']} trades on its bars |")
+    print(f"| ktrdrd in memory against vectorbt in memory | {vbt['seconds'] / memory['median_s']:.1f}x | |")
+    print(f"| ktrdrd whole process against vectorbt in memory | {vbt['seconds'] / ours['seconds']:.2f}x | |")
+    print(f"| ktrdrd in memory against backtesting.py (scaled) | {bt_scaled / memory['median_s']:.0f}x | |")
 
 
 if __name__ == "__main__":

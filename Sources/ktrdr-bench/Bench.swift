@@ -32,10 +32,13 @@ struct Bench: ParsableCommand {
     var json = false
     @Flag(help: "Only the sweep-signals measurements: a grid's signals on 1M bars (sma_crossover 174 trials, rsi_mean_reversion 48), alone and with shared indicators.")
     var sweepSignals = false
+    @Option(help: "Only the stops measurement: sma_crossover on 1M generated bars with this stop-loss and take-profit (fractions, e.g. 0.002,0.004).")
+    var stops: String?
 
     func run() throws {
         Allocator.tuneForColumns()  // as ktrdrd and ktrdrctl do at startup
         if sweepSignals { return try sharedIndicators() }
+        if let stops { return try stopsRun(stops) }
         let config = try StrategyLoader.load(path: strategy)
         var settings = config.executionSettings(initialCapital: 100_000, commission: 0.001, slippage: 0)
         settings.positionSize = 1.0
@@ -135,6 +138,30 @@ struct Bench: ParsableCommand {
         }
         let times = measure(repeats) { _ = try! model.predict(x, rows: rows) }
         report("model_inference", size: rows, seconds: times, unit: "rows/s", count: Double(rows), extra: ["inputs": "\(meta.inputSize)"])
+    }
+
+    /// The SMA contract's engine run with a stop-loss and a take-profit (signals, engine, metrics;
+    /// data in memory), as `scripts/bench_stops.py` compares with vectorbt's `sl_stop`/`tp_stop`.
+    func stopsRun(_ text: String) throws {
+        let levels = text.split(separator: ",").compactMap { Double($0) }
+        guard levels.count == 2 else { throw ValidationError("--stops: expected stop,target such as 0.002,0.004") }
+        let config = try StrategyLoader.load(path: strategy)
+        var settings = config.executionSettings(initialCapital: 100_000, commission: 0.001, slippage: 0)
+        settings.positionSize = 1.0
+        settings.stopLoss = .fraction(levels[0])
+        settings.takeProfit = .fraction(levels[1])
+        let bars = SyntheticData(bars: 1_000_000).generate()
+        let impl = try StrategyCatalog.make(config, file: strategy)
+        var out: EngineOutput?
+        let times = measure(repeats) {
+            let (signal, confidence) = try! impl.signals(for: bars)
+            out = try! BacktestEngine.run(bars: bars, first: 0, last: bars.count - 1, signal: signal, confidence: confidence, settings: settings)
+        }
+        var reasons = [String: Int]()
+        for t in out!.trades { reasons[t.exitReason.rawValue, default: 0] += 1 }
+        report("engine_with_stops", size: bars.count, seconds: times, unit: "bars/s", count: Double(bars.count),
+               extra: ["trades": "\(out!.trades.count)", "final_equity": "\(out!.curve.equity.last!)",
+                       "reasons": "\"" + reasons.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + "\""])
     }
 
     /// A grid's signals on 1M bars, each trial computing its own indicators, then through one
