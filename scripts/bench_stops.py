@@ -56,22 +56,15 @@ if tool == "vectorbt":
     trades = pf.trades.records_readable
     print(json.dumps({"seconds": sorted(times)[2], "trades": int(len(trades)), "final_equity": float(pf.value().iloc[-1])}))
 else:
-    from backtesting import Backtest, Strategy
-    class SmaStops(Strategy):
-        def init(self):
-            self.fast = self.I(sma, self.data.Close, 10)
-            self.slow = self.I(sma, self.data.Close, 30)
+    from backtesting import Backtest
+    sys.path.insert(0, SCRIPTS)
+    from bench_sweep_vbt import SmaCross  # the sweep benchmark's SMA 10/30 crossover
+    class SmaStops(SmaCross):
         def next(self):
             for t in self.trades:  # levels from the entry price, once the entry has filled
                 if t.sl is None:
                     t.sl, t.tp = t.entry_price * (1 - STOP), t.entry_price * (1 + TARGET)
-            f, s = self.fast, self.slow
-            if len(f) < 2:
-                return
-            if f[-2] <= s[-2] and f[-1] > s[-1] and not self.position:
-                self.buy()
-            elif f[-2] >= s[-2] and f[-1] < s[-1] and self.position:
-                self.position.close()
+            super().next()
     frame = df.copy()
     frame.index = pd.to_datetime(frame["timestamp"], utc=True)
     frame = frame.rename(columns=str.capitalize)[["Open", "High", "Low", "Close", "Volume"]]
@@ -83,7 +76,8 @@ else:
 
 
 def peer(tool, bars):
-    p = subprocess.run([PY, "-c", PEER, tool, CSV, str(bars), str(STOP), str(TARGET)], capture_output=True, text=True, timeout=3600)
+    p = subprocess.run([PY, "-c", PEER.replace("SCRIPTS", repr(os.path.join(ROOT, "scripts"))), tool, CSV, str(bars), str(STOP), str(TARGET)],
+                       capture_output=True, text=True, timeout=3600)
     if p.returncode != 0:
         raise RuntimeError(f"{tool}: {p.stderr[-2000:]}")
     return json.loads(p.stdout.strip().splitlines()[-1])
